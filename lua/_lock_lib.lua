@@ -1,0 +1,95 @@
+-- _lock_lib.lua: helpers prepended to every lock script (src/engine/scripts.rs joins them).
+-- It defines functions only and touches no key by itself.
+--
+-- Every lock script takes the same five keys, all sharing one Redis Cluster hash tag:
+--   KEYS[1] lease     hash: owner, fence, acquired_ms, expires_ms, claimed ("1" once the holder
+--                     confirmed it; "0" while a hand-off waits to be claimed), lease_ms
+--   KEYS[2] queue     sorted set: waiter token -> arrival sequence (FIFO order)
+--   KEYS[3] waiters   hash: waiter token -> lease length in ms it asked for
+--   KEYS[4] presence  sorted set: waiter token -> Redis time in ms after which it counts as gone
+--   KEYS[5] fence     string: the last fencing token issued for this lock
+-- and the same leading arguments:
+--   ARGV[1] owner token of the caller
+--   ARGV[2] lease length in ms the caller asks for
+--   ARGV[3] presence timeout in ms (also the claim window of a hand-off)
+--   ARGV[4] how long the fence key outlives its last use, in ms
+--   ARGV[5] pub/sub channel on which hand-offs are announced
+
+local K_LEASE, K_QUEUE, K_WAITERS, K_PRESENCE, K_FENCE = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local owner = ARGV[1]
+local lease_ms = tonumber(ARGV[2])
+local presence_ms = tonumber(ARGV[3])
+local fence_ttl_ms = tonumber(ARGV[4])
+local channel = ARGV[5]
+
+-- Redis's clock, never a pod's: milliseconds and microseconds since the epoch.
+local function clock()
+  local t = redis.call('TIME')
+  local us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  return math.floor(us / 1000), us
+end
+local now_ms, now_us = clock()
+
+-- Numbers as integer strings: Lua 5.1 would print 16-digit values in exponent form.
+local function int(n)
+  return string.format('%d', n)
+end
+
+-- Strictly above every token issued before, also when the fence key was lost: the token is at
+-- least Redis time in microseconds.
+local function next_fence()
+  local last = tonumber(redis.call('GET', K_FENCE) or '0')
+  local fence = math.max(last + 1, now_us)
+  redis.call('SET', K_FENCE, int(fence), 'PX', math.max(fence_ttl_ms, lease_ms))
+  return fence
+end
+
+-- Writes a new lease for `who`. An unclaimed hand-off lasts only the claim window, so a waiter
+-- whose gateway vanished cannot keep the lock for a whole lease.
+local function grant(who, ms, claimed)
+  local fence = next_fence()
+  local expires = now_ms + ms
+  if not claimed then
+    expires = now_ms + math.min(ms, presence_ms)
+  end
+  redis.call('DEL', K_LEASE)
+  redis.call('HSET', K_LEASE, 'owner', who, 'fence', int(fence), 'acquired_ms', int(now_ms),
+    'expires_ms', int(expires), 'claimed', claimed and '1' or '0', 'lease_ms', int(ms))
+  redis.call('PEXPIREAT', K_LEASE, int(expires))
+  return fence, expires
+end
+
+local function forget_waiter(who)
+  redis.call('ZREM', K_QUEUE, who)
+  redis.call('HDEL', K_WAITERS, who)
+  redis.call('ZREM', K_PRESENCE, who)
+end
+
+-- Drops waiters whose gateway stopped refreshing their presence.
+local function prune_gone()
+  local gone = redis.call('ZRANGEBYSCORE', K_PRESENCE, '-inf', '(' .. int(now_ms))
+  for _, who in ipairs(gone) do
+    forget_waiter(who)
+  end
+end
+
+-- When the lock is free, hands it to the longest live waiter and announces it on the channel.
+-- Runs first in every script, which is how a lease that simply expired reaches the queue.
+local function promote()
+  if redis.call('EXISTS', K_LEASE) == 1 then
+    return
+  end
+  prune_gone()
+  local head = redis.call('ZRANGE', K_QUEUE, 0, 0)[1]
+  if not head then
+    return
+  end
+  local ms = tonumber(redis.call('HGET', K_WAITERS, head) or lease_ms)
+  forget_waiter(head)
+  grant(head, ms, false)
+  redis.call('PUBLISH', channel, head)
+end
+
+local function lease_field(name)
+  return redis.call('HGET', K_LEASE, name)
+end

@@ -1,0 +1,41 @@
+-- acquire_lease.lua: take the lock, claim a hand-off, renew one's own lease, or join the queue.
+-- KEYS and ARGV[1..5]: see _lock_lib.lua.
+-- ARGV[6] "1": join the FIFO queue (or refresh one's place and presence) when the lock is held;
+--         "0": do not wait.
+-- Returns {status, a, b, c}:
+--   {"acquired", fencing_token, expires_ms, acquired_ms}  the caller holds the lock now
+--   {"queued", position, holder_pttl_ms, 0}               position 1 is next in line
+--   {"busy", holder_pttl_ms, 0, 0}                        held by another; not waiting
+local wait = ARGV[6] == '1'
+
+promote()
+local holder = lease_field('owner')
+
+if holder == owner then
+  -- A hand-off being claimed, or the holder asking again: either way the full lease runs from now.
+  local expires = now_ms + lease_ms
+  redis.call('HSET', K_LEASE, 'claimed', '1', 'expires_ms', int(expires), 'lease_ms', int(lease_ms))
+  redis.call('PEXPIREAT', K_LEASE, int(expires))
+  forget_waiter(owner)
+  return {'acquired', tonumber(lease_field('fence')), expires, tonumber(lease_field('acquired_ms'))}
+end
+
+if not holder then
+  -- Free, and promote() found no live waiter ahead of the caller.
+  forget_waiter(owner)
+  local fence, expires = grant(owner, lease_ms, true)
+  return {'acquired', fence, expires, now_ms}
+end
+
+local pttl = redis.call('PTTL', K_LEASE)
+if not wait then
+  return {'busy', pttl, 0, 0}
+end
+
+if not redis.call('ZSCORE', K_QUEUE, owner) then
+  local last = redis.call('ZRANGE', K_QUEUE, -1, -1, 'WITHSCORES')[2]
+  redis.call('ZADD', K_QUEUE, (tonumber(last) or 0) + 1, owner)
+  redis.call('HSET', K_WAITERS, owner, int(lease_ms))
+end
+redis.call('ZADD', K_PRESENCE, int(now_ms + presence_ms), owner)
+return {'queued', redis.call('ZRANK', K_QUEUE, owner) + 1, pttl, 0}

@@ -1,0 +1,247 @@
+//! Settings, layered: built-in defaults < optional TOML file < `LOCKGATE_*` environment variables
+//! (`__` between levels, e.g. `LOCKGATE_MAAS__MAX_LOCK_SECONDS`) < command-line flags.
+//! Every key is documented in `lockgate.example.toml` and the README.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub redis: RedisSettings,
+    pub log: LogSettings,
+    pub maas: MaasSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    /// Address the HTTP server binds, e.g. `0.0.0.0:8080`; port 0 picks a free one.
+    pub listen: String,
+    /// After SIGTERM/SIGINT, how long in-flight requests get to finish.
+    pub shutdown_grace_seconds: u64,
+    /// Request bodies larger than this are refused with 413.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RedisSettings {
+    /// `redis://host:port/db`, `rediss://...` or `unix:///path`. Empty: start a private,
+    /// ephemeral `redis-server` child (see `embedded_binary`).
+    pub url: String,
+    /// Prefix of every key lockgate writes, so several deployments can share one Redis.
+    pub key_prefix: String,
+    /// Bound on every Redis call; past it the request fails with 503.
+    pub timeout_ms: u64,
+    /// Connections per gateway process (plus one for pub/sub).
+    pub pool_size: usize,
+    /// A waiter whose gateway stops refreshing it for this long leaves the queue.
+    pub presence_timeout_ms: u64,
+    /// How long a lock's last fencing token is kept after its last use. Tokens stay monotonic
+    /// after it is gone too (they never fall below Redis time in microseconds).
+    pub fence_retention_seconds: u64,
+    /// The `redis-server` binary the embedded default starts.
+    pub embedded_binary: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A `tracing` filter, e.g. `info` or `lockgate=debug,poem=info`. `RUST_LOG` wins if set.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MaasSettings {
+    /// Path the maas dialect is served under.
+    pub mount: String,
+    /// The longest a mutex is held; also the cap on `timeout`.
+    pub max_lock_seconds: u64,
+    /// Wait used when a request gives no `timeout`.
+    pub default_timeout_seconds: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:8080".into(),
+            shutdown_grace_seconds: 30,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            key_prefix: "lockgate".into(),
+            timeout_ms: 2000,
+            pool_size: 32,
+            presence_timeout_ms: 10_000,
+            fence_retention_seconds: 7 * 24 * 3600,
+            embedded_binary: "redis-server".into(),
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Human,
+            level: "info".into(),
+        }
+    }
+}
+
+impl Default for MaasSettings {
+    fn default() -> Self {
+        Self {
+            mount: "/mutex".into(),
+            max_lock_seconds: 300,
+            default_timeout_seconds: 60,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+/// Values given on the command line; they win over every other source.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub redis_url: Option<String>,
+}
+
+impl Settings {
+    /// Reads defaults, then `file` if given, then the environment, then `overrides`.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        Self::load_from(file, overrides, std::env::vars())
+    }
+
+    /// [`Settings::load`] with the environment passed in, so tests need not touch the process's.
+    pub fn load_from(
+        file: Option<&Path>,
+        overrides: &Overrides,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut builder =
+            config::Config::builder().add_source(config::Config::try_from(&Settings::default())?);
+        if let Some(file) = file {
+            builder = builder.add_source(config::File::from(file).required(true));
+        }
+        let env: config::Map<String, String> = env.into_iter().collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("LOCKGATE")
+                .prefix_separator("_")
+                .separator("__")
+                .source(Some(env)),
+        );
+        if let Some(listen) = &overrides.listen {
+            builder = builder.set_override("server.listen", listen.as_str())?;
+        }
+        if let Some(url) = &overrides.redis_url {
+            builder = builder.set_override("redis.url", url.as_str())?;
+        }
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |msg: &str| Err(ConfigError::Invalid(msg.to_owned()));
+        if self.redis.key_prefix.contains(['{', '}']) {
+            return invalid("redis.key_prefix must not contain '{' or '}' (they are hash tags)");
+        }
+        if self.redis.timeout_ms == 0 || self.redis.pool_size == 0 {
+            return invalid("redis.timeout_ms and redis.pool_size must be at least 1");
+        }
+        if self.redis.presence_timeout_ms < 300 {
+            return invalid("redis.presence_timeout_ms must be at least 300");
+        }
+        if self.maas.max_lock_seconds == 0 {
+            return invalid("maas.max_lock_seconds must be at least 1");
+        }
+        if !self.maas.mount.starts_with('/') {
+            return invalid("maas.mount must start with '/'");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_apply_without_any_source() {
+        let s = Settings::load_from(None, &Overrides::default(), env(&[])).expect("loads");
+        assert_eq!(s.maas.max_lock_seconds, 300);
+        assert_eq!(s.maas.mount, "/mutex");
+        assert_eq!(s.redis.url, "");
+    }
+
+    #[test]
+    fn environment_beats_file_and_flags_beat_environment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("lockgate.toml");
+        std::fs::write(
+            &file,
+            "[maas]\nmax_lock_seconds = 7\ndefault_timeout_seconds = 5\n[server]\nlisten = \"127.0.0.1:1\"\n",
+        )
+        .expect("write");
+        let overrides = Overrides {
+            listen: Some("127.0.0.1:2".into()),
+            redis_url: None,
+        };
+        let s = Settings::load_from(
+            Some(&file),
+            &overrides,
+            env(&[
+                ("LOCKGATE_MAAS__MAX_LOCK_SECONDS", "3"),
+                ("LOCKGATE_REDIS__URL", "redis://example:6379"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(s.maas.max_lock_seconds, 3, "env beats file");
+        assert_eq!(s.maas.default_timeout_seconds, 5, "file beats default");
+        assert_eq!(s.server.listen, "127.0.0.1:2", "flag beats file");
+        assert_eq!(s.redis.url, "redis://example:6379");
+    }
+
+    #[test]
+    fn rejects_a_key_prefix_with_braces() {
+        let err = Settings::load_from(
+            None,
+            &Overrides::default(),
+            env(&[("LOCKGATE_REDIS__KEY_PREFIX", "a{b")]),
+        )
+        .expect_err("invalid");
+        assert!(err.to_string().contains("key_prefix"), "{err}");
+    }
+}

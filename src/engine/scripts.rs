@@ -1,0 +1,24 @@
+//! The Lua scripts, one per engine operation, each joined to the shared helpers in
+//! `lua/_lock_lib.lua`. `redis::Script` runs them with EVALSHA and loads them on NOSCRIPT.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+macro_rules! lock_script {
+    ($file:literal) => {
+        LazyLock::new(|| {
+            Script::new(concat!(
+                include_str!("../../lua/_lock_lib.lua"),
+                "\n",
+                include_str!(concat!("../../lua/", $file))
+            ))
+        })
+    };
+}
+
+pub static ACQUIRE_LEASE: LazyLock<Script> = lock_script!("acquire_lease.lua");
+pub static RELEASE_LEASE: LazyLock<Script> = lock_script!("release_lease.lua");
+pub static RENEW_LEASE: LazyLock<Script> = lock_script!("renew_lease.lua");
+pub static INSPECT_LEASE: LazyLock<Script> = lock_script!("inspect_lease.lua");
+pub static LEAVE_QUEUE: LazyLock<Script> = lock_script!("leave_queue.lua");

@@ -1,0 +1,97 @@
+//! The HTTP layer's one error type. Each variant says which status it answers with; each dialect
+//! renders it into its own error body in one function (`maas::custom_error`, ...). Internal
+//! failures are logged with their cause and stay opaque to clients.
+
+use poem::http::StatusCode;
+
+use crate::domain::LockNameError;
+use crate::engine::EngineError;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request itself is wrong (bad name, bad parameter).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: missing or invalid credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: authenticated, but not allowed (e.g. not the holder).
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such lock, or no such path.
+    #[error("{0}")]
+    NotFound(String),
+    /// 405: the path exists, the method does not.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// 408: waiting for a lock ran out of time.
+    #[error("{0}")]
+    Timeout(String),
+    /// 413: request body over the configured limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// 503: Redis unreachable, or the gateway is shutting down. Retrying later helps.
+    #[error("{0}")]
+    Unavailable(String),
+    /// 500: a bug. The detail is logged, never sent.
+    #[error("internal error")]
+    Internal,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// poem's own errors (unparsable parameters, unknown paths, oversized bodies...), reshaped so
+    /// that every dialect answers them in its own JSON.
+    pub fn from_poem(err: &poem::Error) -> Self {
+        let message = err.to_string();
+        match err.status() {
+            StatusCode::UNAUTHORIZED => ApiError::Unauthorized(message),
+            StatusCode::FORBIDDEN => ApiError::Forbidden(message),
+            StatusCode::NOT_FOUND => ApiError::NotFound(message),
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed(message),
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::PayloadTooLarge(format!("request body too large: {message}"))
+            }
+            StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable(message),
+            status if status.is_client_error() => ApiError::BadRequest(message),
+            status => {
+                tracing::error!(%status, error = %message, "unhandled error");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(err: EngineError) -> Self {
+        match err {
+            EngineError::Unavailable(cause) => {
+                tracing::warn!(%cause, "lock store unavailable");
+                ApiError::Unavailable("lock store unavailable; retry later".into())
+            }
+            EngineError::Protocol(cause) => {
+                tracing::error!(%cause, "engine protocol error");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<LockNameError> for ApiError {
+    fn from(err: LockNameError) -> Self {
+        ApiError::BadRequest(err.to_string())
+    }
+}

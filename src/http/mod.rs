@@ -1,0 +1,8 @@
+//! What every dialect shares on the HTTP side: the error type, middleware, health, docs.
+
+pub mod docs;
+mod error;
+pub mod health;
+pub mod middleware;
+
+pub use error::ApiError;

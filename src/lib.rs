@@ -1,0 +1,30 @@
+//! lockgate: a stateless HTTP lock gateway backed by Redis, speaking the APIs of several
+//! existing lock services ("dialects") from one engine.
+//!
+//! # Layout
+//!
+//! - [`cli`], [`config`], [`telemetry`]: arguments, layered settings, the tracing subscriber.
+//!   `main.rs` only wires them to [`startup`].
+//! - [`startup`]: [`Application::build`] binds (port 0 works) and assembles every route;
+//!   `run_until_stopped` serves until a signal, then drains.
+//! - [`embedded`]: a private `redis-server` child, for the zero-configuration default and tests.
+//! - [`domain`]: newtypes validated at the edge ([`domain::LockName`]).
+//! - [`engine`]: the only module that knows Redis. One Lua script per operation (`lua/`), key
+//!   names built in `engine::keys`, one pub/sub connection per process in `engine::notifier`.
+//!   Outcomes are enums; infrastructure failures are [`engine::EngineError`].
+//! - [`http`]: what dialects share on the HTTP side: [`http::ApiError`] (the one error type of the
+//!   layer), request logging and body limits, health checks, the Swagger UI page.
+//! - [`dialects`]: one file per dialect (`maas.rs`): parse, call the engine, answer in the
+//!   dialect's words. Only these and [`http`] know poem.
+
+pub mod cli;
+pub mod config;
+pub mod dialects;
+pub mod domain;
+pub mod embedded;
+pub mod engine;
+pub mod http;
+pub mod startup;
+pub mod telemetry;
+
+pub use startup::Application;

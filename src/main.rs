@@ -1,0 +1,73 @@
+//! `lockgate`: parse arguments → load configuration → start telemetry → run.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use lockgate::cli::{Cli, Command};
+use lockgate::config::{Overrides, Settings};
+use lockgate::{dialects, telemetry, Application};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("lockgate: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve {
+            config,
+            listen,
+            redis_url,
+        } => {
+            let overrides = Overrides { listen, redis_url };
+            let settings =
+                Settings::load(config.as_deref(), &overrides).map_err(|e| e.to_string())?;
+            telemetry::init(&settings.log, std::io::stdout);
+            let app = Application::build(settings)
+                .await
+                .map_err(|e| e.to_string())?;
+            app.run_until_stopped(shutdown_signal())
+                .await
+                .map_err(|e| e.to_string())
+        }
+        Command::Openapi { out } => {
+            std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+            for (name, spec) in dialects::documents().map_err(|e| e.to_string())? {
+                let path = out.join(format!("{name}.json"));
+                std::fs::write(&path, spec).map_err(|e| format!("{}: {e}", path.display()))?;
+                println!("wrote {}", path.display());
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

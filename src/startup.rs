@@ -1,0 +1,146 @@
+//! Builds the application (binds first, so port 0 works and tests can read the real port) and
+//! runs it until a shutdown signal.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use poem::endpoint::BoxEndpoint;
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::{get, EndpointExt, IntoResponse, Route, Server};
+
+use crate::config::Settings;
+use crate::dialects;
+use crate::embedded::{EmbeddedError, RedisServer};
+use crate::engine::{Engine, EngineError};
+use crate::http::docs::{self, DocLink, DocsPage};
+use crate::http::{health, middleware, ApiError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Embedded(#[from] EmbeddedError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+pub struct Application {
+    acceptor: TcpAcceptor,
+    local_addr: SocketAddr,
+    app: BoxEndpoint<'static>,
+    engine: Engine,
+    grace: Duration,
+    /// The private Redis of the embedded default; stopped after the server.
+    embedded: Option<RedisServer>,
+}
+
+impl Application {
+    /// Connects nothing yet (Redis is reached on first use) but binds the listener, and starts the
+    /// embedded Redis when no URL is configured.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let mut embedded = None;
+        let url = if settings.redis.url.is_empty() {
+            let server = RedisServer::start_private(&settings.redis.embedded_binary).await?;
+            tracing::warn!(
+                url = server.url(),
+                "no Redis URL configured: started a private redis-server; all lock state is \
+                 ephemeral and lost on exit, and other gateway processes cannot share it"
+            );
+            let url = server.url().to_owned();
+            embedded = Some(server);
+            url
+        } else {
+            settings.redis.url.clone()
+        };
+        let engine = Engine::new(&settings.redis, &url)?;
+        let app = routes(&engine, &settings);
+        let bind_error = |source| StartupError::Bind {
+            addr: settings.server.listen.clone(),
+            source,
+        };
+        let acceptor = TcpListener::bind(settings.server.listen.clone())
+            .into_acceptor()
+            .await
+            .map_err(bind_error)?;
+        let local_addr = acceptor
+            .local_addr()
+            .first()
+            .and_then(|addr| addr.as_socket_addr().copied())
+            .ok_or_else(|| bind_error(std::io::Error::other("no local address")))?;
+        Ok(Self {
+            acceptor,
+            local_addr,
+            app,
+            engine,
+            grace: Duration::from_secs(settings.server.shutdown_grace_seconds),
+            embedded,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Serves until `shutdown` resolves; then answers waiting acquisitions (503), stops accepting,
+    /// lets in-flight requests finish within the grace period, and stops the embedded Redis.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let engine = self.engine.clone();
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            engine.begin_shutdown();
+        };
+        tracing::info!(addr = %self.local_addr, "lockgate listening");
+        let result = Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(self.app, signal, Some(self.grace))
+            .await;
+        if let Some(mut redis) = self.embedded {
+            redis.stop().await;
+        }
+        result
+    }
+}
+
+/// The whole HTTP surface: health, docs, and every dialect under its mount.
+pub fn routes(engine: &Engine, settings: &Settings) -> BoxEndpoint<'static> {
+    let dialects = dialects::all(engine, settings);
+    let links: Vec<DocLink> = dialects
+        .iter()
+        .map(|d| DocLink {
+            name: d.name.to_owned(),
+            url: format!("{}/openapi.json", d.mount.trim_end_matches('/')),
+        })
+        .collect();
+    let mut route = Route::new()
+        .at("/healthz", get(health::healthz))
+        .at("/readyz", get(health::readyz))
+        .at("/docs", get(docs::docs));
+    for dialect in dialects {
+        route = route.nest(dialect.mount, dialect.endpoint);
+    }
+    route
+        .catch_all_error(|err| async move {
+            let err = ApiError::from_poem(&err);
+            (
+                err.status(),
+                poem::web::Json(serde_json::json!({"message": err.to_string()})),
+            )
+                .into_response()
+        })
+        .data(engine.clone())
+        .data(DocsPage::new(&links))
+        .around(middleware::log_request)
+        .boxed()
+}
