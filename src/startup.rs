@@ -6,13 +6,14 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use poem::endpoint::BoxEndpoint;
-use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::{get, EndpointExt, IntoResponse, Route, Server};
 
 use crate::config::Settings;
 use crate::dialects;
 use crate::embedded::{EmbeddedError, RedisServer};
 use crate::engine::{Engine, EngineError};
+use crate::http::connections::{Connections, WatchedAcceptor};
 use crate::http::docs::{self, DocLink, DocsPage};
 use crate::http::{health, middleware, ApiError};
 
@@ -30,7 +31,7 @@ pub enum StartupError {
 }
 
 pub struct Application {
-    acceptor: TcpAcceptor,
+    acceptor: WatchedAcceptor,
     local_addr: SocketAddr,
     app: BoxEndpoint<'static>,
     engine: Engine,
@@ -58,7 +59,8 @@ impl Application {
             settings.redis.url.clone()
         };
         let engine = Engine::new(&settings.redis, &url)?;
-        let app = routes(&engine, &settings);
+        let connections = Connections::default();
+        let app = routes(&engine, &settings, &connections);
         let bind_error = |source| StartupError::Bind {
             addr: settings.server.listen.clone(),
             source,
@@ -73,7 +75,7 @@ impl Application {
             .and_then(|addr| addr.as_socket_addr().copied())
             .ok_or_else(|| bind_error(std::io::Error::other("no local address")))?;
         Ok(Self {
-            acceptor,
+            acceptor: WatchedAcceptor::new(acceptor, connections),
             local_addr,
             app,
             engine,
@@ -114,7 +116,11 @@ impl Application {
 }
 
 /// The whole HTTP surface: health, docs, and every dialect under its mount.
-pub fn routes(engine: &Engine, settings: &Settings) -> BoxEndpoint<'static> {
+pub fn routes(
+    engine: &Engine,
+    settings: &Settings,
+    connections: &Connections,
+) -> BoxEndpoint<'static> {
     let dialects = dialects::all(engine, settings);
     let links: Vec<DocLink> = dialects
         .iter()
@@ -140,6 +146,7 @@ pub fn routes(engine: &Engine, settings: &Settings) -> BoxEndpoint<'static> {
                 .into_response()
         })
         .data(engine.clone())
+        .data(connections.clone())
         .data(DocsPage::new(&links))
         .around(middleware::log_request)
         .boxed()

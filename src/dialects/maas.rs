@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use poem::http::StatusCode;
-use poem::{IntoResponse, Response, Route};
+use poem::{IntoResponse, Request, Response, Route};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, OpenApiService};
@@ -16,7 +16,7 @@ use super::{assemble, fixed_error, Dialect};
 use crate::config::{MaasSettings, Settings};
 use crate::domain::{LockName, LockNameError};
 use crate::engine::{Acquire, Engine, LockRef, Release};
-use crate::http::ApiError;
+use crate::http::{connections, ApiError};
 
 /// Namespace of maas locks in Redis.
 const NAMESPACE: &str = "maas";
@@ -70,6 +70,7 @@ impl MaasApi {
 
     async fn lock_inner(
         &self,
+        req: &Request,
         name: &str,
         timeout: Option<u64>,
     ) -> Result<LockMutexData, ApiError> {
@@ -79,15 +80,13 @@ impl MaasApi {
             .unwrap_or(self.settings.default_timeout_seconds)
             .min(max);
         let mutex_id = Uuid::new_v4().to_string();
-        let outcome = self
-            .engine
-            .acquire(
-                &lock,
-                &mutex_id,
-                Duration::from_secs(max),
-                Duration::from_secs(wait),
-            )
-            .await?;
+        let acquire = self.engine.acquire(
+            &lock,
+            &mutex_id,
+            Duration::from_secs(max),
+            Duration::from_secs(wait),
+        );
+        let outcome = connections::unless_client_leaves(req, acquire).await??;
         match outcome {
             Acquire::Acquired(lease) => Ok(LockMutexData {
                 mutex_id,
@@ -234,13 +233,14 @@ impl MaasApi {
     #[oai(path = "/lock/:name", method = "put", operation_id = "lock")]
     async fn lock(
         &self,
+        req: &Request,
         /// The name of the mutex.
         name: Path<String>,
         /// The maximum amount of seconds to wait for the mutex. Default: 60. Use 0 to return
         /// instantly.
         timeout: Query<Option<u64>>,
     ) -> LockResponse {
-        match self.lock_inner(&name, timeout.0).await {
+        match self.lock_inner(req, &name, timeout.0).await {
             Ok(data) => {
                 let fence = data.fencing_token;
                 LockResponse::Ok(Json(data), fence)

@@ -33,6 +33,10 @@ pub enum ApiError {
     /// 503: Redis unreachable, or the gateway is shutting down. Retrying later helps.
     #[error("{0}")]
     Unavailable(String),
+    /// 499 (nginx's "client closed request"): the client left while waiting. Nobody reads the
+    /// answer; the status only shows in logs.
+    #[error("client closed the connection while waiting")]
+    ClientGone,
     /// 500: a bug. The detail is logged, never sent.
     #[error("internal error")]
     Internal,
@@ -49,6 +53,7 @@ impl ApiError {
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::ClientGone => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -1,5 +1,6 @@
 //! What every dialect shares on the HTTP side: the error type, middleware, health, docs.
 
+pub mod connections;
 pub mod docs;
 mod error;
 pub mod health;
