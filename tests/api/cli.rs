@@ -1,0 +1,124 @@
+//! The `lockgate` binary itself: the embedded default and the documents command.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use lockgate::embedded::binary_available;
+
+const BIN: &str = env!("CARGO_BIN_EXE_lockgate");
+
+/// With nothing configured, `lockgate serve` starts its own Redis, serves locks, and stops that
+/// Redis when it is stopped.
+#[tokio::test]
+async fn serve_with_nothing_configured_runs_on_a_private_redis() {
+    if !binary_available("redis-server") {
+        eprintln!("skipped: needs redis-server on PATH");
+        return;
+    }
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("LOCKGATE_LOG__FORMAT", "json")
+        .env_remove("LOCKGATE_REDIS__URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn lockgate");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut warned = false;
+    let mut addr = None;
+    for line in lines.by_ref() {
+        let line = line.expect("line");
+        let entry: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if entry["level"] == "WARN" && line.contains("ephemeral") {
+            warned = true;
+        }
+        if let Some(found) = entry["addr"].as_str() {
+            addr = Some(found.to_owned());
+            break;
+        }
+    }
+    let addr = addr.expect("listening address logged");
+    assert!(warned, "warns that state is ephemeral");
+
+    let response = reqwest::Client::new()
+        .put(format!("http://{addr}/mutex/lock/jobs?timeout=0"))
+        .send()
+        .await
+        .expect("PUT");
+    assert_eq!(response.status(), 200);
+
+    let redis_pids = child_redis_pids(child.id());
+    assert_eq!(redis_pids.len(), 1, "one redis-server child");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = wait_with_timeout(&mut child, Duration::from_secs(10));
+    assert!(status.success(), "clean exit on SIGTERM");
+    std::thread::sleep(Duration::from_millis(200));
+    for pid in redis_pids {
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "redis-server {pid} still running"
+        );
+    }
+}
+
+/// Without a Redis URL and without `redis-server`, `serve` says how to fix it.
+#[test]
+fn serve_without_redis_explains_how_to_get_one() {
+    let output = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("LOCKGATE_REDIS__EMBEDDED_BINARY", "no-such-redis-server")
+        .env_remove("LOCKGATE_REDIS__URL")
+        .output()
+        .expect("run lockgate");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("apt-get install redis-server"), "{stderr}");
+    assert!(stderr.contains("--redis-url"), "{stderr}");
+}
+
+/// `lockgate openapi --out DIR` writes the documents that are checked in.
+#[test]
+fn openapi_command_writes_the_checked_in_documents() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let status = Command::new(BIN)
+        .args(["openapi", "--out"])
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .status()
+        .expect("run lockgate");
+    assert!(status.success());
+    let written = std::fs::read_to_string(dir.path().join("maas.json")).expect("maas.json");
+    let stored =
+        std::fs::read_to_string(format!("{}/openapi/maas.json", env!("CARGO_MANIFEST_DIR")))
+            .expect("checked in");
+    assert_eq!(written, stored);
+}
+
+fn child_redis_pids(parent: u32) -> Vec<String> {
+    let output = Command::new("pgrep")
+        .args(["-P", &parent.to_string(), "redis-server"])
+        .output()
+        .expect("pgrep");
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("lockgate did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

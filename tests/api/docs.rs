@@ -1,0 +1,122 @@
+//! The OpenAPI documents: checked in, in sync with the code, faithful to the original APIs.
+
+use serde_json::Value;
+
+use crate::helpers::{spawn_app, test_settings, TestRedis};
+
+fn checked_in(name: &str) -> String {
+    let path = format!("{}/openapi/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
+}
+
+/// `openapi/` holds exactly what the code generates; run `lockgate openapi --out openapi` after
+/// changing an API.
+#[test]
+fn checked_in_documents_match_the_code() {
+    let documents = lockgate::dialects::documents().expect("documents");
+    assert!(!documents.is_empty());
+    for (name, generated) in documents {
+        assert!(
+            checked_in(name) == generated,
+            "openapi/{name}.json is stale: run `cargo run -- openapi --out openapi`"
+        );
+    }
+}
+
+/// The maas document offers everything the published maas API does (tests/fixtures).
+#[test]
+fn maas_document_keeps_the_published_contract() {
+    let contract: Value =
+        serde_json::from_str(include_str!("../fixtures/maas-contract.json")).expect("fixture");
+    let doc: Value = serde_json::from_str(&checked_in("maas")).expect("document");
+
+    assert_eq!(doc["info"]["title"], contract["title"]);
+    assert_eq!(doc["info"]["version"], contract["version"]);
+    assert_eq!(doc["servers"][0]["url"], contract["server"]);
+
+    for op in contract["operations"].as_array().expect("operations") {
+        let path = op["path"].as_str().expect("path");
+        let method = op["method"].as_str().expect("method");
+        let found = &doc["paths"][path][method];
+        assert!(found.is_object(), "{method} {path} missing");
+        assert_eq!(found["operationId"], op["operationId"], "{method} {path}");
+        let params = found["parameters"].as_array().expect("parameters");
+        for want in op["parameters"].as_array().expect("parameters") {
+            let got = params
+                .iter()
+                .find(|p| p["name"] == want["name"])
+                .unwrap_or_else(|| panic!("{method} {path}: parameter {} missing", want["name"]));
+            assert_eq!(got["in"], want["in"], "{}", want["name"]);
+            assert_eq!(
+                got["required"].as_bool().unwrap_or(false),
+                want["required"].as_bool().expect("required"),
+                "{} required",
+                want["name"]
+            );
+            assert_eq!(got["schema"]["type"], want["type"], "{} type", want["name"]);
+            if let Some(format) = want.get("format") {
+                assert_eq!(&got["schema"]["format"], format, "{} format", want["name"]);
+            }
+        }
+        for (status, schema) in op["responses"].as_object().expect("responses") {
+            let reference = found["responses"][status]["content"]
+                ["application/json; charset=utf-8"]["schema"]["$ref"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path}: response {status} missing"));
+            assert_eq!(
+                reference,
+                format!("#/components/schemas/{}", schema.as_str().expect("name")),
+                "{method} {path} {status}"
+            );
+        }
+    }
+
+    for (name, fields) in contract["schemas"].as_object().expect("schemas") {
+        let schema = &doc["components"]["schemas"][name];
+        assert!(schema.is_object(), "schema {name} missing");
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .expect("required list")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        for (field, kind) in fields.as_object().expect("fields") {
+            assert!(
+                required.contains(&field.as_str()),
+                "{name}.{field} not required"
+            );
+            assert_eq!(&schema["properties"][field]["type"], kind, "{name}.{field}");
+        }
+    }
+}
+
+/// Each dialect serves its document under its mount, as generated.
+#[tokio::test]
+async fn each_dialect_serves_its_document_under_its_mount() {
+    let redis = TestRedis::start().await;
+    let app = spawn_app(test_settings(redis.url())).await;
+    let served: Value = app
+        .client
+        .get(app.url("/mutex/openapi.json"))
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("json");
+    let stored: Value = serde_json::from_str(&checked_in("maas")).expect("json");
+    assert_eq!(served, stored);
+}
+
+/// `/docs` is a Swagger UI page offering every dialect's document, with its assets inline.
+#[tokio::test]
+async fn swagger_ui_lists_every_dialect() {
+    let redis = TestRedis::start().await;
+    let app = spawn_app(test_settings(redis.url())).await;
+    let response = app.client.get(app.url("/docs")).send().await.expect("GET");
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.expect("text");
+    assert!(page.contains("<option value=\"/mutex/openapi.json\">maas</option>"));
+    assert!(page.contains("SwaggerUIBundle"), "the bundle is inlined");
+    assert!(page.len() > 100_000, "assets are inlined, not fetched");
+}

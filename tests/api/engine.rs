@@ -1,0 +1,149 @@
+//! Engine primitives the dialects build on, against real Redis.
+
+use std::time::Duration;
+
+use lockgate::engine::{Acquire, Release, Renew, TryAcquire};
+
+use crate::helpers::{spawn_app, test_settings, TestApp, TestRedis};
+
+const LEASE: Duration = Duration::from_secs(30);
+
+/// Renew extends the holder's lease; anyone else gets NotOwner; a free lock gives NotHeld.
+#[tokio::test]
+async fn renew_extends_only_the_holders_lease() {
+    let redis = TestRedis::start().await;
+    let app = spawn_app(test_settings(redis.url())).await;
+    let lock = TestApp::maas_lock("r");
+    let engine = &app.engine;
+
+    assert_eq!(
+        engine.renew(&lock, "a", LEASE).await.expect("renew"),
+        Renew::NotHeld
+    );
+    let TryAcquire::Acquired(lease) = engine
+        .try_acquire(&lock, "a", Duration::from_secs(1))
+        .await
+        .expect("acquire")
+    else {
+        panic!("free lock not acquired");
+    };
+    assert_eq!(
+        engine.renew(&lock, "b", LEASE).await.expect("renew"),
+        Renew::NotOwner
+    );
+    let Renew::Renewed { expires_at_ms } = engine.renew(&lock, "a", LEASE).await.expect("renew")
+    else {
+        panic!("holder could not renew");
+    };
+    assert!(expires_at_ms >= lease.expires_at_ms + 28_000);
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let state = engine.inspect(&lock).await.expect("inspect");
+    assert_eq!(state.holder.expect("still held").owner, "a");
+}
+
+/// Release answers who held the lock; only the holder's release frees it.
+#[tokio::test]
+async fn release_reports_not_held_and_not_owner() {
+    let redis = TestRedis::start().await;
+    let app = spawn_app(test_settings(redis.url())).await;
+    let lock = TestApp::maas_lock("r");
+    let engine = &app.engine;
+
+    assert_eq!(
+        engine.release(&lock, "a").await.expect("release"),
+        Release::NotHeld
+    );
+    engine
+        .try_acquire(&lock, "a", LEASE)
+        .await
+        .expect("acquire");
+    assert_eq!(
+        engine.release(&lock, "b").await.expect("release"),
+        Release::NotOwner
+    );
+    assert_eq!(
+        engine.release(&lock, "a").await.expect("release"),
+        Release::Released
+    );
+    assert!(engine
+        .inspect(&lock)
+        .await
+        .expect("inspect")
+        .holder
+        .is_none());
+}
+
+/// A waiter cannot be overtaken: a newcomer's one-shot try fails while someone queues, even at
+/// the moment the lock is free, because the hand-off goes to the queue's head.
+#[tokio::test]
+async fn a_newcomer_cannot_jump_the_queue() {
+    let redis = TestRedis::start().await;
+    let app = spawn_app(test_settings(redis.url())).await;
+    let lock = TestApp::maas_lock("q");
+    let engine = app.engine.clone();
+
+    engine
+        .try_acquire(&lock, "holder", LEASE)
+        .await
+        .expect("acquire");
+    let waiter = {
+        let engine = engine.clone();
+        let lock = lock.clone();
+        tokio::spawn(async move {
+            engine
+                .acquire(&lock, "waiter", LEASE, Duration::from_secs(20))
+                .await
+                .expect("acquire")
+        })
+    };
+    app.wait_for_waiters("q", 1).await;
+    engine.release(&lock, "holder").await.expect("release");
+    let newcomer = engine
+        .try_acquire(&lock, "newcomer", LEASE)
+        .await
+        .expect("try");
+    assert!(
+        matches!(newcomer, TryAcquire::HeldByOther { .. }),
+        "{newcomer:?}"
+    );
+    let outcome = tokio::time::timeout(Duration::from_secs(10), waiter)
+        .await
+        .expect("waiter served")
+        .expect("task");
+    assert!(matches!(outcome, Acquire::Acquired(_)), "{outcome:?}");
+    let state = engine.inspect(&lock).await.expect("inspect");
+    assert_eq!(state.holder.expect("held").owner, "waiter");
+}
+
+/// Dropping a waiting acquisition (what a disconnect does) takes it out of the queue.
+#[tokio::test]
+async fn a_cancelled_acquisition_leaves_the_queue() {
+    let redis = TestRedis::start().await;
+    let app = spawn_app(test_settings(redis.url())).await;
+    let lock = TestApp::maas_lock("c");
+    let engine = app.engine.clone();
+
+    engine
+        .try_acquire(&lock, "holder", LEASE)
+        .await
+        .expect("acquire");
+    let waiter = {
+        let engine = engine.clone();
+        let lock = lock.clone();
+        tokio::spawn(async move {
+            engine
+                .acquire(&lock, "waiter", LEASE, Duration::from_secs(20))
+                .await
+        })
+    };
+    app.wait_for_waiters("c", 1).await;
+    waiter.abort();
+    app.wait_for_waiters("c", 0).await;
+    engine.release(&lock, "holder").await.expect("release");
+    assert!(engine
+        .inspect(&lock)
+        .await
+        .expect("inspect")
+        .holder
+        .is_none());
+}

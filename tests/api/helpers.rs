@@ -1,0 +1,296 @@
+//! Test harness: a real Redis for each test and gateways spawned on port 0.
+//!
+//! Redis comes from, in order: `LOCKGATE_TEST_REDIS_URL`; a `redis-server` on PATH, started on a
+//! free port for this test alone; a testcontainers `redis:7` when a Docker daemon answers. Every
+//! test also gets a key prefix of its own, so tests sharing an external Redis never meet.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use lockgate::config::Settings;
+use lockgate::domain::LockName;
+use lockgate::embedded::{binary_available, Listen, RedisServer};
+use lockgate::engine::{Engine, LockRef};
+use lockgate::Application;
+use testcontainers::core::{IntoContainerPort, WaitFor};
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{ContainerAsync, GenericImage};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+enum Backend {
+    External,
+    Process {
+        server: Option<Box<RedisServer>>,
+        port: u16,
+    },
+    Container(Box<ContainerAsync<GenericImage>>),
+}
+
+pub struct TestRedis {
+    backend: Backend,
+    url: String,
+}
+
+impl TestRedis {
+    pub async fn start() -> TestRedis {
+        if let Ok(url) = std::env::var("LOCKGATE_TEST_REDIS_URL") {
+            if !url.is_empty() {
+                return TestRedis {
+                    backend: Backend::External,
+                    url,
+                };
+            }
+        }
+        if binary_available("redis-server") {
+            let port = free_port();
+            let server = RedisServer::start("redis-server", Listen::Port(port))
+                .await
+                .expect("start redis-server");
+            return TestRedis {
+                url: server.url().to_owned(),
+                backend: Backend::Process {
+                    server: Some(Box::new(server)),
+                    port,
+                },
+            };
+        }
+        let container = GenericImage::new("redis", "7.2")
+            .with_exposed_port(6379.tcp())
+            .with_wait_for(WaitFor::message_on_stdout("Ready to accept connections"))
+            .start()
+            .await
+            .expect(
+                "no Redis for tests: set LOCKGATE_TEST_REDIS_URL, install redis-server, or run Docker",
+            );
+        let port = container
+            .get_host_port_ipv4(6379.tcp())
+            .await
+            .expect("container port");
+        TestRedis {
+            url: format!("redis://127.0.0.1:{port}"),
+            backend: Backend::Container(Box::new(container)),
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Makes Redis unreachable; false when this harness does not own the server.
+    pub async fn stop(&mut self) -> bool {
+        match &mut self.backend {
+            Backend::Process { server, .. } => {
+                if let Some(mut running) = server.take() {
+                    running.stop().await;
+                }
+                true
+            }
+            Backend::Container(container) => container.pause().await.is_ok(),
+            Backend::External => false,
+        }
+    }
+
+    /// Brings a stopped Redis back at the same address (empty, for a process).
+    pub async fn resume(&mut self) {
+        match &mut self.backend {
+            Backend::Process { server, port } => {
+                let restarted = RedisServer::start("redis-server", Listen::Port(*port))
+                    .await
+                    .expect("restart redis-server");
+                *server = Some(Box::new(restarted));
+            }
+            Backend::Container(container) => container.unpause().await.expect("unpause"),
+            Backend::External => {}
+        }
+    }
+
+    /// What Redis losing its data looks like to this test: FLUSHALL on a server the test owns,
+    /// else deleting every key under the test's prefix.
+    pub async fn lose_data(&self, prefix: &str) {
+        let client = redis::Client::open(self.url.as_str()).expect("client");
+        let mut conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect");
+        if matches!(self.backend, Backend::External) {
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(format!("{prefix}:*"))
+                .query_async(&mut conn)
+                .await
+                .expect("KEYS");
+            for key in keys {
+                let _: () = redis::cmd("DEL")
+                    .arg(key)
+                    .query_async(&mut conn)
+                    .await
+                    .expect("DEL");
+            }
+        } else {
+            let _: () = redis::cmd("FLUSHALL")
+                .query_async(&mut conn)
+                .await
+                .expect("FLUSHALL");
+        }
+    }
+
+    /// A direct connection, for tests that arrange Redis state by hand.
+    pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(self.url.as_str())
+            .expect("client")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect")
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// Settings for a test gateway: port 0, the given Redis, a fresh key prefix.
+pub fn test_settings(redis_url: &str) -> Settings {
+    let mut settings = Settings::default();
+    settings.server.listen = "127.0.0.1:0".into();
+    settings.server.shutdown_grace_seconds = 5;
+    settings.redis.url = redis_url.to_owned();
+    settings.redis.key_prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
+    settings
+}
+
+/// A gateway running in this process.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub engine: Engine,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+pub async fn spawn_app(settings: Settings) -> TestApp {
+    let app = Application::build(settings.clone())
+        .await
+        .expect("build application");
+    let addr = app.local_addr();
+    let engine = app.engine().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        engine,
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// `PUT /mutex/lock/{name}?timeout=` (no timeout parameter when `None`).
+    pub async fn lock(&self, name: &str, timeout: Option<u64>) -> reqwest::Response {
+        let mut request = self.client.put(self.url(&format!("/mutex/lock/{name}")));
+        if let Some(timeout) = timeout {
+            request = request.query(&[("timeout", timeout)]);
+        }
+        request.send().await.expect("PUT lock")
+    }
+
+    /// Locks `name`, which must be free, and returns the body.
+    pub async fn lock_ok(&self, name: &str) -> serde_json::Value {
+        let response = self.lock(name, Some(0)).await;
+        assert_eq!(response.status(), 200, "lock {name}");
+        response.json().await.expect("json")
+    }
+
+    pub async fn unlock(&self, name: &str, mutex_id: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(&format!("/mutex/lock/{name}")))
+            .query(&[("mutex_id", mutex_id)])
+            .send()
+            .await
+            .expect("DELETE lock")
+    }
+
+    pub async fn is_locked(&self, name: &str) -> bool {
+        let response = self
+            .client
+            .get(self.url(&format!("/mutex/lock/{name}")))
+            .send()
+            .await
+            .expect("GET lock");
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.expect("json");
+        body["is_locked"].as_bool().expect("is_locked")
+    }
+
+    pub fn maas_lock(name: &str) -> LockRef {
+        LockRef::new("maas", LockName::parse(name).expect("valid name"))
+    }
+
+    /// Waiters queued for a maas lock, as Redis sees them.
+    pub async fn waiting(&self, name: &str) -> u64 {
+        self.engine
+            .inspect(&Self::maas_lock(name))
+            .await
+            .expect("inspect")
+            .waiting
+    }
+
+    /// Polls until `name` has `count` waiters (so tests can order their waiters).
+    pub async fn wait_for_waiters(&self, name: &str, count: u64) {
+        let started = Instant::now();
+        while self.waiting(name).await != count {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "never saw {count} waiters on {name}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Signals shutdown and waits for the server to finish.
+    pub async fn shut_down(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// Asserts a maas error: the status, and a JSON `CustomError` repeating it.
+pub async fn assert_custom_error(response: reqwest::Response, status: u16) -> String {
+    assert_eq!(response.status(), status);
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    let body: serde_json::Value = response.json().await.expect("json body");
+    assert_eq!(body["code"], status, "{body}");
+    let message = body["message"].as_str().expect("message").to_owned();
+    assert!(!message.is_empty());
+    message
+}
