@@ -15,12 +15,7 @@ pub enum EngineError {
 
 impl From<redis::RedisError> for EngineError {
     fn from(err: redis::RedisError) -> Self {
-        if err.is_io_error()
-            || err.is_connection_dropped()
-            || err.is_connection_refusal()
-            || err.is_timeout()
-            || err.is_unrecoverable_error()
-        {
+        if super::pool::is_connection_failure(&err) {
             EngineError::Unavailable(err.to_string())
         } else {
             EngineError::Protocol(err.to_string())
@@ -28,8 +23,8 @@ impl From<redis::RedisError> for EngineError {
     }
 }
 
-impl From<deadpool_redis::PoolError> for EngineError {
-    fn from(err: deadpool_redis::PoolError) -> Self {
+impl From<super::pool::PoolError> for EngineError {
+    fn from(err: super::pool::PoolError) -> Self {
         EngineError::Unavailable(err.to_string())
     }
 }

@@ -9,6 +9,7 @@ mod error;
 mod keys;
 mod notifier;
 mod outcome;
+mod pool;
 mod scripts;
 
 use std::sync::Arc;
@@ -35,7 +36,7 @@ pub struct Engine {
 }
 
 struct Inner {
-    pool: deadpool_redis::Pool,
+    pool: pool::Pool,
     keys: KeyBuilder,
     notifier: Notifier,
     /// Bound on every Redis call, so an unreachable Redis fails a request instead of hanging it.
@@ -51,17 +52,10 @@ impl Engine {
     /// Builds the pool and the notifier without connecting: the first request does.
     pub fn new(settings: &RedisSettings, url: &str) -> Result<Self, EngineError> {
         let timeout = Duration::from_millis(settings.timeout_ms);
-        let mut config = deadpool_redis::Config::from_url(url);
-        let mut pool_config = deadpool_redis::PoolConfig::new(settings.pool_size);
-        pool_config.timeouts.wait = Some(timeout);
-        pool_config.timeouts.create = Some(timeout);
-        pool_config.timeouts.recycle = Some(timeout);
-        config.pool = Some(pool_config);
-        let pool = config
-            .create_pool(Some(deadpool_redis::Runtime::Tokio1))
-            .map_err(|err| EngineError::Unavailable(format!("bad Redis URL: {err}")))?;
         let client = redis::Client::open(url)
             .map_err(|err| EngineError::Unavailable(format!("bad Redis URL: {err}")))?;
+        let pool = pool::build(client.clone(), settings.pool_size, timeout)
+            .map_err(|err| EngineError::Unavailable(format!("Redis pool: {err}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
@@ -88,7 +82,12 @@ impl Engine {
     pub async fn ping(&self) -> Result<(), EngineError> {
         self.bounded(async {
             let mut conn = self.inner.pool.get().await?;
-            let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+            conn.begin();
+            let pong = redis::cmd("PING")
+                .query_async::<String>(&mut conn.redis)
+                .await;
+            conn.settle(&pong);
+            pong?;
             Ok(())
         })
         .await
@@ -119,11 +118,12 @@ impl Engine {
         lease: Duration,
         wait: Duration,
     ) -> Result<Acquire, EngineError> {
+        // A free lock costs this one round trip; only a busy one needs the channel and queue.
+        if let TryAcquire::Acquired(lease) = self.try_acquire(lock, owner, lease).await? {
+            return Ok(Acquire::Acquired(lease));
+        }
         if wait.is_zero() {
-            return Ok(match self.try_acquire(lock, owner, lease).await? {
-                TryAcquire::Acquired(lease) => Acquire::Acquired(lease),
-                TryAcquire::HeldByOther { .. } => Acquire::TimedOut,
-            });
+            return Ok(Acquire::TimedOut);
         }
         let deadline = Instant::now() + wait;
         let keys = self.inner.keys.lock(lock);
@@ -302,7 +302,10 @@ impl Engine {
         }
         self.bounded(async {
             let mut conn = self.inner.pool.get().await?;
-            Ok(invocation.invoke_async(&mut conn).await?)
+            conn.begin();
+            let result = invocation.invoke_async(&mut conn.redis).await;
+            conn.settle(&result);
+            Ok(result?)
         })
         .await
     }

@@ -147,3 +147,35 @@ async fn a_cancelled_acquisition_leaves_the_queue() {
         .holder
         .is_none());
 }
+
+/// An uncontended lock, unlock or look-up costs exactly one Redis command each: no pool
+/// health check, no subscription when nothing has to wait.
+#[tokio::test]
+async fn uncontended_requests_cost_one_redis_command_each() {
+    let redis = TestRedis::start().await;
+    if !redis.owned() {
+        eprintln!("skipped: counting commands needs a Redis of this test's own");
+        return;
+    }
+    let app = spawn_app(crate::helpers::test_settings(redis.url())).await;
+    // Warm up: scripts loaded, pool connection open.
+    let body = app.lock_ok("warm").await;
+    app.unlock("warm", body["mutex_id"].as_str().expect("id"))
+        .await;
+    app.is_locked("warm").await;
+
+    let before = redis.client_commands().await;
+    let response = app.lock("jobs", None).await; // default timeout: a waiting request
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.expect("json");
+    let after_lock = redis.client_commands().await;
+    assert!(app.is_locked("jobs").await);
+    let after_get = redis.client_commands().await;
+    app.unlock("jobs", body["mutex_id"].as_str().expect("id"))
+        .await;
+    let after_unlock = redis.client_commands().await;
+
+    assert_eq!(after_lock - before, 1, "lock");
+    assert_eq!(after_get - after_lock, 1, "is_locked");
+    assert_eq!(after_unlock - after_get, 1, "unlock");
+}

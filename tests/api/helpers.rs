@@ -113,7 +113,7 @@ impl TestRedis {
             .get_multiplexed_async_connection()
             .await
             .expect("connect");
-        if matches!(self.backend, Backend::External) {
+        if !self.owned() {
             let keys: Vec<String> = redis::cmd("KEYS")
                 .arg(format!("{prefix}:*"))
                 .query_async(&mut conn)
@@ -132,6 +132,38 @@ impl TestRedis {
                 .await
                 .expect("FLUSHALL");
         }
+    }
+
+    /// True when this test started the server itself (nobody else sends it commands).
+    pub fn owned(&self) -> bool {
+        !matches!(self.backend, Backend::External)
+    }
+
+    /// Commands clients sent that lockgate could send: scripts, health checks, subscriptions.
+    /// (Redis's total also counts the commands run inside scripts, so it cannot serve.)
+    pub async fn client_commands(&self) -> u64 {
+        const KINDS: [&str; 7] = [
+            "evalsha",
+            "eval",
+            "script",
+            "ping",
+            "unwatch",
+            "subscribe",
+            "unsubscribe",
+        ];
+        let mut conn = self.connection().await;
+        let info: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(&mut conn)
+            .await
+            .expect("INFO");
+        info.lines()
+            .filter_map(|line| line.strip_prefix("cmdstat_"))
+            .filter_map(|line| line.split_once(':'))
+            .filter(|(kind, _)| KINDS.contains(kind))
+            .filter_map(|(_, stats)| stats.split(',').next()?.strip_prefix("calls="))
+            .filter_map(|calls| calls.parse::<u64>().ok())
+            .sum()
     }
 
     /// A direct connection, for tests that arrange Redis state by hand.
