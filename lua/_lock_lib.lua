@@ -1,26 +1,32 @@
 -- _lock_lib.lua: helpers prepended to every lock script (src/engine/scripts.rs joins them).
 -- It defines functions only and touches no key by itself.
 --
--- Every lock script takes the same five keys, all sharing one Redis Cluster hash tag:
+-- Every lock script takes the same five or six keys, all sharing one Redis Cluster hash tag:
 --   KEYS[1] lease     hash: owner, fence, acquired_ms, expires_ms, claimed ("1" once the holder
 --                     confirmed it; "0" while a hand-off waits to be claimed), lease_ms
 --   KEYS[2] queue     sorted set: waiter token -> arrival sequence (FIFO order)
 --   KEYS[3] waiters   hash: waiter token -> lease length in ms it asked for
 --   KEYS[4] presence  sorted set: waiter token -> Redis time in ms after which it counts as gone
 --   KEYS[5] fence     string: the last fencing token issued for this lock
+--   KEYS[6] index     (grouped namespaces only) sorted set: lock name -> Redis time in ms when
+--                     its current state ends (a lease's expiry) or began (when it became free)
 -- and the same leading arguments:
 --   ARGV[1] owner token of the caller
 --   ARGV[2] lease length in ms the caller asks for
 --   ARGV[3] presence timeout in ms (also the claim window of a hand-off)
 --   ARGV[4] how long the fence key outlives its last use, in ms
 --   ARGV[5] pub/sub channel on which hand-offs are announced
+--   ARGV[6] the lock's name, as the index records it
+-- Script-specific arguments start at ARGV[7].
 
 local K_LEASE, K_QUEUE, K_WAITERS, K_PRESENCE, K_FENCE = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local K_INDEX = KEYS[6]
 local owner = ARGV[1]
 local lease_ms = tonumber(ARGV[2])
 local presence_ms = tonumber(ARGV[3])
 local fence_ttl_ms = tonumber(ARGV[4])
 local channel = ARGV[5]
+local name = ARGV[6]
 
 -- Redis's clock, never a pod's: milliseconds and microseconds since the epoch.
 local function clock()
@@ -33,6 +39,26 @@ local now_ms, now_us = clock()
 -- Numbers as integer strings: Lua 5.1 would print 16-digit values in exponent form.
 local function int(n)
   return string.format('%d', n)
+end
+
+-- Records in the group's index when the lock's current state ends (held) or began (free).
+local function touch_index(at_ms)
+  if K_INDEX then
+    redis.call('ZADD', K_INDEX, int(at_ms), name)
+  end
+end
+
+-- Sets the lease to end at `expires` (Redis time, ms), as hash field, key expiry and index.
+local function set_expiry(expires)
+  redis.call('HSET', K_LEASE, 'expires_ms', int(expires))
+  redis.call('PEXPIREAT', K_LEASE, int(expires))
+  touch_index(expires)
+end
+
+-- The lock becomes free now.
+local function drop_lease()
+  redis.call('DEL', K_LEASE)
+  touch_index(now_ms)
 end
 
 -- Strictly above every token issued before, also when the fence key was lost: the token is at
@@ -54,8 +80,8 @@ local function grant(who, ms, claimed)
   end
   redis.call('DEL', K_LEASE)
   redis.call('HSET', K_LEASE, 'owner', who, 'fence', int(fence), 'acquired_ms', int(now_ms),
-    'expires_ms', int(expires), 'claimed', claimed and '1' or '0', 'lease_ms', int(ms))
-  redis.call('PEXPIREAT', K_LEASE, int(expires))
+    'claimed', claimed and '1' or '0', 'lease_ms', int(ms))
+  set_expiry(expires)
   return fence, expires
 end
 

@@ -1,12 +1,12 @@
 -- acquire_lease.lua: take the lock, claim a hand-off, renew one's own lease, or join the queue.
--- KEYS and ARGV[1..5]: see _lock_lib.lua.
--- ARGV[6] "1": join the FIFO queue (or refresh one's place and presence) when the lock is held;
+-- KEYS and ARGV[1..6]: see _lock_lib.lua.
+-- ARGV[7] "1": join the FIFO queue (or refresh one's place and presence) when the lock is held;
 --         "0": do not wait.
 -- Returns {status, a, b, c}:
 --   {"acquired", fencing_token, expires_ms, acquired_ms}  the caller holds the lock now
 --   {"queued", position, holder_pttl_ms, 0}               position 1 is next in line
 --   {"busy", holder_pttl_ms, 0, 0}                        held by another; not waiting
-local wait = ARGV[6] == '1'
+local wait = ARGV[7] == '1'
 
 promote()
 local holder = lease_field('owner')
@@ -14,8 +14,8 @@ local holder = lease_field('owner')
 if holder == owner then
   -- A hand-off being claimed, or the holder asking again: either way the full lease runs from now.
   local expires = now_ms + lease_ms
-  redis.call('HSET', K_LEASE, 'claimed', '1', 'expires_ms', int(expires), 'lease_ms', int(lease_ms))
-  redis.call('PEXPIREAT', K_LEASE, int(expires))
+  redis.call('HSET', K_LEASE, 'claimed', '1', 'lease_ms', int(lease_ms))
+  set_expiry(expires)
   forget_waiter(owner)
   return {'acquired', tonumber(lease_field('fence')), expires, tonumber(lease_field('acquired_ms'))}
 end

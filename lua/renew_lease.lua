@@ -1,5 +1,5 @@
 -- renew_lease.lua: the holder extends its lease to ARGV[2] ms from now.
--- KEYS and ARGV[1..5]: see _lock_lib.lua.
+-- KEYS and ARGV[1..6]: see _lock_lib.lua.
 -- Returns {status, expires_ms}:
 --   {"renewed", expires_ms}  the caller holds the lock until expires_ms
 --   {"not_owner", 0}         someone else holds it; nothing changed
@@ -13,6 +13,6 @@ if holder ~= owner then
   return {'not_owner', 0}
 end
 local expires = now_ms + lease_ms
-redis.call('HSET', K_LEASE, 'claimed', '1', 'expires_ms', int(expires), 'lease_ms', int(lease_ms))
-redis.call('PEXPIREAT', K_LEASE, int(expires))
+redis.call('HSET', K_LEASE, 'claimed', '1', 'lease_ms', int(lease_ms))
+set_expiry(expires)
 return {'renewed', expires}

@@ -5,23 +5,40 @@
 //! all. The prefix may not contain braces (checked in configuration), so the tag always starts at
 //! the brace written here; a `}` inside a name only ends the tag early, identically for all of
 //! that lock's keys, so they still share a slot.
+//!
+//! A *grouped* namespace (e.g. one account's locks) tags by the namespace instead:
+//! `<prefix>:{<namespace>}:<name>:<part>`, plus `<prefix>:{<namespace>}:index`, a sorted set of
+//! the group's lock names by last change. Every lock of the group shares one slot with the index,
+//! so scripts keep it exact and listing needs no scan. Namespaces of a group must not contain `}`.
 
 use crate::domain::LockName;
 
-/// Which lock, in which dialect's namespace. Two namespaces never share a lock.
+/// Which lock, in which namespace. Two namespaces never share a lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockRef {
-    /// The dialect (and later, the account) the lock belongs to, e.g. `maas`.
+    /// The dialect, or a dialect's account, the lock belongs to, e.g. `maas`.
     pub namespace: String,
     /// The name the client gave.
     pub name: LockName,
+    /// Listable: keys tagged by namespace, with an index (see the module doc).
+    pub grouped: bool,
 }
 
 impl LockRef {
+    /// A lock in a namespace of independent locks, each in a slot of its own.
     pub fn new(namespace: impl Into<String>, name: LockName) -> Self {
         Self {
             namespace: namespace.into(),
             name,
+            grouped: false,
+        }
+    }
+
+    /// A lock of a grouped namespace, which [`crate::engine::Engine::list`] can list.
+    pub fn grouped(namespace: impl Into<String>, name: LockName) -> Self {
+        Self {
+            grouped: true,
+            ..Self::new(namespace, name)
         }
     }
 }
@@ -34,13 +51,17 @@ pub struct LockKeys {
     pub waiters: String,
     pub presence: String,
     pub fence: String,
+    /// The group's index, for a grouped namespace.
+    pub index: Option<String>,
     /// Pub/sub channel on which hand-offs of this lock are announced.
     pub channel: String,
+    /// The name, as the index records it.
+    pub name: String,
 }
 
 impl LockKeys {
-    /// KEYS[1..5] of every lock script.
-    pub fn script_keys(&self) -> [&str; 5] {
+    /// KEYS of every lock script: the five lock keys, then the index if grouped.
+    pub fn script_keys(&self) -> impl Iterator<Item = &str> {
         [
             &self.lease,
             &self.queue,
@@ -48,6 +69,9 @@ impl LockKeys {
             &self.presence,
             &self.fence,
         ]
+        .into_iter()
+        .chain(self.index.as_ref())
+        .map(String::as_str)
     }
 }
 
@@ -69,21 +93,44 @@ impl KeyBuilder {
     }
 
     pub fn lock(&self, lock: &LockRef) -> LockKeys {
-        let base = format!(
-            "{}:{{{}:{}}}",
-            self.prefix,
-            lock.namespace,
-            lock.name.as_str()
-        );
+        let (base, index) = if lock.grouped {
+            let group = self.group(&lock.namespace);
+            (
+                format!("{}{}", group.member_prefix, lock.name),
+                Some(group.index),
+            )
+        } else {
+            let base = format!("{}:{{{}:{}}}", self.prefix, lock.namespace, lock.name);
+            (base, None)
+        };
         LockKeys {
             lease: format!("{base}:lease"),
             queue: format!("{base}:queue"),
             waiters: format!("{base}:waiters"),
             presence: format!("{base}:presence"),
             fence: format!("{base}:fence"),
+            index,
             channel: format!("{base}:events"),
+            name: lock.name.to_string(),
         }
     }
+
+    pub fn group(&self, namespace: &str) -> GroupKeys {
+        let tagged = format!("{}:{{{}}}", self.prefix, namespace);
+        GroupKeys {
+            index: format!("{tagged}:index"),
+            member_prefix: format!("{tagged}:"),
+        }
+    }
+}
+
+/// The keys of a grouped namespace as a whole.
+#[derive(Debug, Clone)]
+pub struct GroupKeys {
+    /// Sorted set: lock name -> Redis time in ms of its last change.
+    pub index: String,
+    /// What precedes `<name>:<part>` in the keys of the group's locks.
+    pub member_prefix: String,
 }
 
 #[cfg(test)]
@@ -110,6 +157,24 @@ mod tests {
             for key in k.script_keys() {
                 assert_eq!(hash_tag(key), tag, "key {key}");
             }
+        }
+    }
+
+    #[test]
+    fn a_grouped_namespace_shares_one_hash_tag_with_its_index() {
+        let builder = KeyBuilder::new("lg");
+        let a = builder.lock(&LockRef::grouped(
+            "acct-1",
+            LockName::parse("a}b").expect("valid"),
+        ));
+        let b = builder.lock(&LockRef::grouped(
+            "acct-1",
+            LockName::parse("z").expect("valid"),
+        ));
+        let index = a.index.clone().expect("grouped locks have an index");
+        assert_eq!(Some(&index), b.index.as_ref());
+        for key in a.script_keys().chain(b.script_keys()) {
+            assert_eq!(hash_tag(key), "acct-1", "key {key}");
         }
     }
 

@@ -22,7 +22,7 @@ use tokio::time::Instant;
 pub use error::EngineError;
 pub use keys::{KeyBuilder, LockKeys, LockRef};
 pub use notifier::Notifier;
-pub use outcome::{Acquire, Holder, Lease, LockState, Release, Renew, TryAcquire};
+pub use outcome::{Acquire, Holder, Lease, ListedLock, LockState, Release, Renew, TryAcquire};
 
 use crate::config::RedisSettings;
 
@@ -241,6 +241,54 @@ impl Engine {
         Ok(LockState { holder, waiting })
     }
 
+    /// Every lock of a grouped namespace: held ones, and free ones that changed within
+    /// `retention` (older ones are dropped from the index as they are met). Sorted by name.
+    pub async fn list(
+        &self,
+        namespace: &str,
+        retention: Duration,
+    ) -> Result<Vec<ListedLock>, EngineError> {
+        let group = self.inner.keys.group(namespace);
+        let mut invocation = scripts::LIST_LOCKS.prepare_invoke();
+        invocation
+            .key(&group.index)
+            .arg(&group.member_prefix)
+            .arg(millis(retention));
+        let flat: Vec<redis::Value> = self.invoke(&invocation).await?;
+        let field = |value: &redis::Value| -> Result<i64, EngineError> {
+            redis::from_redis_value_ref(value).map_err(|e| EngineError::Protocol(e.to_string()))
+        };
+        let text = |value: &redis::Value| -> Result<String, EngineError> {
+            redis::from_redis_value_ref(value).map_err(|e| EngineError::Protocol(e.to_string()))
+        };
+        flat.chunks(6)
+            .map(|row| {
+                let [name, owner, fence, acquired, expires, free_since] = row else {
+                    return Err(unexpected("list_locks", "a short row"));
+                };
+                let owner = text(owner)?;
+                let holder = if owner.is_empty() {
+                    None
+                } else {
+                    Some(Holder {
+                        owner,
+                        lease: Lease {
+                            fencing_token: u64::try_from(field(fence)?)
+                                .map_err(|_| unexpected("list_locks", "negative fence"))?,
+                            acquired_at_ms: field(acquired)?,
+                            expires_at_ms: field(expires)?,
+                        },
+                    })
+                };
+                Ok(ListedLock {
+                    name: text(name)?,
+                    free_since_ms: holder.is_none().then(|| field(free_since)).transpose()?,
+                    holder,
+                })
+            })
+            .collect()
+    }
+
     async fn acquire_step(
         &self,
         keys: &LockKeys,
@@ -278,7 +326,7 @@ impl Engine {
         }
     }
 
-    /// Runs a lock script with the arguments they all share (see `lua/_lock_lib.lua`).
+    /// Runs a lock script with the keys and arguments they all share (see `lua/_lock_lib.lua`).
     async fn run<T: redis::FromRedisValue>(
         &self,
         script: &Script,
@@ -296,10 +344,19 @@ impl Engine {
             .arg(millis(lease))
             .arg(millis(self.inner.presence))
             .arg(millis(self.inner.fence_retention))
-            .arg(&keys.channel);
+            .arg(&keys.channel)
+            .arg(&keys.name);
         if let Some(extra) = extra {
             invocation.arg(extra);
         }
+        self.invoke(&invocation).await
+    }
+
+    /// Runs a prepared script on a pooled connection, within the timeout.
+    async fn invoke<T: redis::FromRedisValue>(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+    ) -> Result<T, EngineError> {
         self.bounded(async {
             let mut conn = self.inner.pool.get().await?;
             conn.begin();

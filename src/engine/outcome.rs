@@ -57,3 +57,12 @@ pub struct LockState {
     /// Waiters in the queue, including ones whose gateway vanished but are not pruned yet.
     pub waiting: u64,
 }
+
+/// One lock of a grouped namespace, as [`crate::engine::Engine::list`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedLock {
+    pub name: String,
+    pub holder: Option<Holder>,
+    /// When a free lock became free (released, or its lease ran out), Redis ms; `None` if held.
+    pub free_since_ms: Option<i64>,
+}

@@ -1,5 +1,5 @@
-//! The Lua scripts, one per engine operation, each joined to the shared helpers in
-//! `lua/_lock_lib.lua`. `redis::Script` runs them with EVALSHA and loads them on NOSCRIPT.
+//! The Lua scripts, one per engine operation; the per-lock ones are joined to the shared helpers
+//! in `lua/_lock_lib.lua`. `redis::Script` runs them with EVALSHA and loads them on NOSCRIPT.
 
 use std::sync::LazyLock;
 
@@ -22,3 +22,7 @@ pub static RELEASE_LEASE: LazyLock<Script> = lock_script!("release_lease.lua");
 pub static RENEW_LEASE: LazyLock<Script> = lock_script!("renew_lease.lua");
 pub static INSPECT_LEASE: LazyLock<Script> = lock_script!("inspect_lease.lua");
 pub static LEAVE_QUEUE: LazyLock<Script> = lock_script!("leave_queue.lua");
+
+/// Works on a group's index, not on one lock, so it stands without the lock helpers.
+pub static LIST_LOCKS: LazyLock<Script> =
+    LazyLock::new(|| Script::new(include_str!("../../lua/list_locks.lua")));

@@ -179,3 +179,67 @@ async fn uncontended_requests_cost_one_redis_command_each() {
     assert_eq!(after_get - after_lock, 1, "is_locked");
     assert_eq!(after_unlock - after_get, 1, "unlock");
 }
+
+/// A grouped namespace lists its held locks and recently freed ones, sorted by name; freed ones
+/// drop out after the retention; another group's locks never show.
+#[tokio::test]
+async fn list_shows_a_groups_held_and_recently_freed_locks() {
+    let redis = TestRedis::start().await;
+    let app = spawn_app(test_settings(redis.url())).await;
+    let engine = &app.engine;
+    let lock = |group: &str, name: &str| {
+        lockgate::engine::LockRef::grouped(
+            group,
+            lockgate::domain::LockName::parse(name).expect("valid"),
+        )
+    };
+
+    engine
+        .try_acquire(&lock("g1", "b"), "x", LEASE)
+        .await
+        .expect("acquire");
+    engine
+        .try_acquire(&lock("g1", "a"), "y", LEASE)
+        .await
+        .expect("acquire");
+    engine
+        .try_acquire(&lock("g1", "short"), "z", Duration::from_millis(200))
+        .await
+        .expect("acquire");
+    engine
+        .try_acquire(&lock("g2", "other"), "x", LEASE)
+        .await
+        .expect("acquire");
+    assert_eq!(
+        engine
+            .release(&lock("g1", "b"), "x")
+            .await
+            .expect("release"),
+        Release::Released
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+
+    let listed = engine
+        .list("g1", Duration::from_secs(60))
+        .await
+        .expect("list");
+    let names: Vec<&str> = listed.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["a", "b", "short"]);
+    assert_eq!(listed[0].holder.as_ref().expect("a held").owner, "y");
+    assert!(listed[0].free_since_ms.is_none());
+    assert!(listed[1].holder.is_none(), "b was released");
+    assert!(listed[2].holder.is_none(), "short expired");
+    let short_expired = listed[2].free_since_ms.expect("free since");
+    let b_released = listed[1].free_since_ms.expect("free since");
+    assert!(
+        short_expired > b_released,
+        "expiry is recorded as the moment it became free"
+    );
+
+    let recent = engine
+        .list("g1", Duration::from_millis(100))
+        .await
+        .expect("list");
+    let names: Vec<&str> = recent.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["a"], "freed locks past the retention are dropped");
+}
