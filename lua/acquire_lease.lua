@@ -1,18 +1,25 @@
--- acquire_lease.lua: take the lock, claim a hand-off, renew one's own lease, or join the queue.
+-- acquire_lease.lua: take the lock, claim a hand-off made to the caller, or join the queue.
+-- A lock the caller already holds is "busy" to it too (not re-entrant).
 -- KEYS and ARGV[1..6]: see _lock_lib.lua.
 -- ARGV[7] "1": join the FIFO queue (or refresh one's place and presence) when the lock is held;
 --         "0": do not wait.
 -- Returns {status, a, b, c}:
 --   {"acquired", fencing_token, expires_ms, acquired_ms}  the caller holds the lock now
 --   {"queued", position, holder_pttl_ms, 0}               position 1 is next in line
---   {"busy", holder_pttl_ms, 0, 0}                        held by another; not waiting
+--   {"busy", holder_pttl_ms, 0, 0}                        held (by another, or by the caller
+--                                                         itself); not waiting
 local wait = ARGV[7] == '1'
 
 promote()
 local holder = lease_field('owner')
 
+if holder == owner and lease_field('claimed') == '1' then
+  -- The holder asking again is refused like anyone else: holding is not re-entrant.
+  return {'busy', redis.call('PTTL', K_LEASE), 0, 0}
+end
+
 if holder == owner then
-  -- A hand-off being claimed, or the holder asking again: either way the full lease runs from now.
+  -- A hand-off being claimed: the full lease runs from now.
   local expires = now_ms + lease_ms
   redis.call('HSET', K_LEASE, 'claimed', '1', 'lease_ms', int(lease_ms))
   set_expiry(expires)

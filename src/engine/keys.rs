@@ -124,6 +124,24 @@ impl KeyBuilder {
     }
 }
 
+/// The keys of one account: its record and the index of locks it may hold, in one slot.
+#[derive(Debug, Clone)]
+pub struct AccountKeys {
+    pub record: String,
+    pub held: String,
+}
+
+impl KeyBuilder {
+    /// `kind` names the dialect the account belongs to (e.g. `lockable`).
+    pub fn account(&self, kind: &str, id: &str) -> AccountKeys {
+        let base = format!("{}:{{{kind}-account:{id}}}", self.prefix);
+        AccountKeys {
+            record: format!("{base}:record"),
+            held: format!("{base}:held"),
+        }
+    }
+}
+
 /// The keys of a grouped namespace as a whole.
 #[derive(Debug, Clone)]
 pub struct GroupKeys {

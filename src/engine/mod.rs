@@ -5,6 +5,7 @@
 //! to its lock's channel, joins the FIFO queue, and sleeps until a hand-off names it, the
 //! holder's lease ends, its presence needs refreshing, or its time runs out.
 
+mod accounts;
 mod error;
 mod keys;
 mod notifier;
@@ -19,6 +20,7 @@ use redis::Script;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+pub use accounts::{AccountRecord, AccountUpdate};
 pub use error::EngineError;
 pub use keys::{KeyBuilder, LockKeys, LockRef};
 pub use notifier::Notifier;
@@ -80,17 +82,8 @@ impl Engine {
 
     /// Redis answers PING within the timeout.
     pub async fn ping(&self) -> Result<(), EngineError> {
-        self.bounded(async {
-            let mut conn = self.inner.pool.get().await?;
-            conn.begin();
-            let pong = redis::cmd("PING")
-                .query_async::<String>(&mut conn.redis)
-                .await;
-            conn.settle(&pong);
-            pong?;
-            Ok(())
-        })
-        .await
+        let _: String = self.command(&redis::cmd("PING")).await?;
+        Ok(())
     }
 
     /// One attempt: take the lock if it is free and nobody waits for it.
@@ -350,6 +343,18 @@ impl Engine {
             invocation.arg(extra);
         }
         self.invoke(&invocation).await
+    }
+
+    /// Runs one plain command on a pooled connection, within the timeout.
+    async fn command<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, EngineError> {
+        self.bounded(async {
+            let mut conn = self.inner.pool.get().await?;
+            conn.begin();
+            let result = cmd.query_async(&mut conn.redis).await;
+            conn.settle(&result);
+            Ok(result?)
+        })
+        .await
     }
 
     /// Runs a prepared script on a pooled connection, within the timeout.

@@ -243,3 +243,27 @@ async fn list_shows_a_groups_held_and_recently_freed_locks() {
     let names: Vec<&str> = recent.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(names, ["a"], "freed locks past the retention are dropped");
 }
+
+/// Holding is not re-entrant: the holder's second acquire is refused and changes nothing.
+#[tokio::test]
+async fn the_holder_asking_again_is_refused() {
+    let redis = TestRedis::start().await;
+    let app = spawn_app(test_settings(redis.url())).await;
+    let lock = TestApp::maas_lock("twice");
+    let engine = &app.engine;
+
+    let TryAcquire::Acquired(first) = engine
+        .try_acquire(&lock, "a", LEASE)
+        .await
+        .expect("acquire")
+    else {
+        panic!("free lock not acquired");
+    };
+    let again = engine
+        .try_acquire(&lock, "a", LEASE)
+        .await
+        .expect("acquire");
+    assert!(matches!(again, TryAcquire::HeldByOther { .. }), "{again:?}");
+    let state = engine.inspect(&lock).await.expect("inspect");
+    assert_eq!(state.holder.expect("held").lease, first, "lease untouched");
+}

@@ -1,0 +1,134 @@
+//! Account records: settings as string fields, a secret's hash, and the index of the locks the
+//! account may hold. What the fields mean is the domain's business (`domain::lockable`); here is
+//! only how they are stored, checked and revoked.
+
+use std::collections::HashMap;
+
+use super::{scripts, Engine, EngineError};
+
+/// A stored account, as read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRecord {
+    pub fields: HashMap<String, String>,
+    pub created_at_ms: i64,
+    /// Bumped by every update; updates check it so concurrent ones cannot overwrite each other.
+    pub rev: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountUpdate {
+    Updated,
+    Missing,
+    /// Changed since it was read: read again and retry.
+    Conflict,
+}
+
+impl Engine {
+    /// Stores a new account; `false` when the id is taken.
+    pub async fn create_account(
+        &self,
+        kind: &str,
+        id: &str,
+        secret_hash: &str,
+        fields: &[(&str, String)],
+    ) -> Result<bool, EngineError> {
+        let keys = self.keys().account(kind, id);
+        let mut invocation = scripts::CREATE_ACCOUNT.prepare_invoke();
+        invocation.key(&keys.record).arg(secret_hash);
+        for (field, value) in fields {
+            invocation.arg(*field).arg(value);
+        }
+        let created: i64 = self.invoke(&invocation).await?;
+        Ok(created != 0)
+    }
+
+    pub async fn account(
+        &self,
+        kind: &str,
+        id: &str,
+    ) -> Result<Option<AccountRecord>, EngineError> {
+        let keys = self.keys().account(kind, id);
+        let fields: HashMap<String, String> = self
+            .command(redis::cmd("HGETALL").arg(&keys.record))
+            .await?;
+        Ok(record(fields))
+    }
+
+    /// Sets `fields` if the account is still at revision `rev`.
+    pub async fn update_account(
+        &self,
+        kind: &str,
+        id: &str,
+        rev: u64,
+        fields: &[(&str, String)],
+    ) -> Result<AccountUpdate, EngineError> {
+        let keys = self.keys().account(kind, id);
+        let mut invocation = scripts::UPDATE_ACCOUNT.prepare_invoke();
+        invocation.key(&keys.record).arg(rev);
+        for (field, value) in fields {
+            invocation.arg(*field).arg(value);
+        }
+        let status: String = self.invoke(&invocation).await?;
+        match status.as_str() {
+            "updated" => Ok(AccountUpdate::Updated),
+            "missing" => Ok(AccountUpdate::Missing),
+            "conflict" => Ok(AccountUpdate::Conflict),
+            other => Err(EngineError::Protocol(format!(
+                "update_account returned {other:?}"
+            ))),
+        }
+    }
+
+    /// Deletes the account, so its credential fails from now on. Returns the entries of its
+    /// held-locks index (for the caller to release), or `None` when there is no such account.
+    pub async fn delete_account(
+        &self,
+        kind: &str,
+        id: &str,
+    ) -> Result<Option<Vec<String>>, EngineError> {
+        let keys = self.keys().account(kind, id);
+        let mut invocation = scripts::REVOKE_ACCOUNT.prepare_invoke();
+        invocation.key(&keys.record).key(&keys.held);
+        let reply: Vec<String> = self.invoke(&invocation).await?;
+        match reply.split_first() {
+            Some((status, held)) if status == "revoked" => Ok(Some(held.to_vec())),
+            Some((status, _)) if status == "missing" => Ok(None),
+            _ => Err(EngineError::Protocol(format!(
+                "revoke_account returned {reply:?}"
+            ))),
+        }
+    }
+
+    /// The account whose secret hashes to `secret_hash`, or `None`. When `about` is given (a lock
+    /// the request acts on), notes it in the account's held-locks index for `keep_ms`.
+    pub async fn authenticate(
+        &self,
+        kind: &str,
+        id: &str,
+        secret_hash: &str,
+        about: Option<&str>,
+        keep_ms: u64,
+    ) -> Result<Option<AccountRecord>, EngineError> {
+        let keys = self.keys().account(kind, id);
+        let mut invocation = scripts::AUTHENTICATE.prepare_invoke();
+        invocation
+            .key(&keys.record)
+            .key(&keys.held)
+            .arg(secret_hash)
+            .arg(about.unwrap_or_default())
+            .arg(keep_ms);
+        let fields: HashMap<String, String> = self.invoke(&invocation).await?;
+        Ok(record(fields))
+    }
+}
+
+fn record(mut fields: HashMap<String, String>) -> Option<AccountRecord> {
+    let created_at_ms = fields.remove("created_ms")?.parse().ok()?;
+    let rev = fields.remove("rev")?.parse().ok()?;
+    fields.remove("secret_sha256");
+    Some(AccountRecord {
+        fields,
+        created_at_ms,
+        rev,
+    })
+}
