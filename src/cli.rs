@@ -1,8 +1,16 @@
-//! Command-line interface.
+//! Command-line interface: `serve`, `openapi`, and the operator's `admin` commands, which call the
+//! same account workflows as the admin API.
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use poem_openapi::types::ToJSON;
+
+use crate::accounts;
+use crate::admin::{CreatedLockableAccount, LockableAccountView, RevokedAccount};
+use crate::config::{Overrides, Settings};
+use crate::domain::lockable::{AccountChanges, Plan};
+use crate::engine::Engine;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,9 +37,153 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         redis_url: Option<String>,
     },
-    /// Write every dialect's OpenAPI document into a folder, as checked in under openapi/.
+    /// Write every OpenAPI document into a folder, as checked in under openapi/.
     Openapi {
         #[arg(long, value_name = "DIR", default_value = "openapi")]
         out: PathBuf,
     },
+    /// Manage accounts directly in Redis (the admin API's operations, without HTTP).
+    Admin {
+        /// TOML configuration file (see lockgate.example.toml).
+        #[arg(long, value_name = "FILE", global = true)]
+        config: Option<PathBuf>,
+        /// Redis URL (overrides redis.url); required, from here or the configuration.
+        #[arg(long, value_name = "URL", global = true)]
+        redis_url: Option<String>,
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Accounts of the lockable dialect.
+    #[command(subcommand)]
+    Lockable(LockableCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LockableCommand {
+    /// Create an account; prints it with its token (shown only this once).
+    CreateAccount {
+        #[arg(long, value_enum)]
+        plan: PlanArg,
+        /// Lease in seconds (business only).
+        #[arg(long)]
+        lease_seconds: Option<u64>,
+        /// Give the account a namespace of its own (business only).
+        #[arg(long)]
+        private_namespace: Option<bool>,
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Print an account.
+    ShowAccount { account_id: String },
+    /// Change an account; absent options keep their value.
+    UpdateAccount {
+        account_id: String,
+        #[arg(long, value_enum)]
+        plan: Option<PlanArg>,
+        #[arg(long)]
+        lease_seconds: Option<u64>,
+        #[arg(long)]
+        private_namespace: Option<bool>,
+        /// An empty label clears it.
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Revoke an account: its token stops working and its locks are released.
+    RevokeAccount { account_id: String },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PlanArg {
+    Hobbyist,
+    Business,
+}
+
+impl From<PlanArg> for Plan {
+    fn from(plan: PlanArg) -> Self {
+        match plan {
+            PlanArg::Hobbyist => Plan::Hobbyist,
+            PlanArg::Business => Plan::Business,
+        }
+    }
+}
+
+/// Runs an admin command; returns the JSON to print (the admin API's shapes).
+pub async fn run_admin(
+    config: Option<PathBuf>,
+    redis_url: Option<String>,
+    command: AdminCommand,
+) -> Result<serde_json::Value, String> {
+    let overrides = Overrides {
+        listen: None,
+        redis_url,
+    };
+    let settings = Settings::load(config.as_deref(), &overrides).map_err(|e| e.to_string())?;
+    if settings.redis.url.is_empty() {
+        return Err(
+            "admin commands need the gateways' Redis: pass --redis-url or set \
+                    LOCKGATE_REDIS__URL (the embedded Redis of `serve` is private to it)"
+                .into(),
+        );
+    }
+    let engine = Engine::new(&settings.redis, &settings.redis.url).map_err(|e| e.to_string())?;
+    let rules = &settings.lockable;
+    let AdminCommand::Lockable(command) = command;
+    let json = match command {
+        LockableCommand::CreateAccount {
+            plan,
+            lease_seconds,
+            private_namespace,
+            label,
+        } => {
+            let changes = AccountChanges {
+                plan: Some(plan.into()),
+                lease_seconds,
+                private_namespace,
+                label,
+            };
+            let created = accounts::create_lockable(&engine, rules, &changes)
+                .await
+                .map_err(|e| e.to_string())?;
+            CreatedLockableAccount::from(created).to_json()
+        }
+        LockableCommand::ShowAccount { account_id } => {
+            let account = accounts::get_lockable(&engine, &account_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            LockableAccountView::from(account).to_json()
+        }
+        LockableCommand::UpdateAccount {
+            account_id,
+            plan,
+            lease_seconds,
+            private_namespace,
+            label,
+        } => {
+            let changes = AccountChanges {
+                plan: plan.map(Plan::from),
+                lease_seconds,
+                private_namespace,
+                label,
+            };
+            let account = accounts::update_lockable(&engine, rules, &account_id, &changes)
+                .await
+                .map_err(|e| e.to_string())?;
+            LockableAccountView::from(account).to_json()
+        }
+        LockableCommand::RevokeAccount { account_id } => {
+            let released = accounts::revoke_lockable(&engine, &account_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            RevokedAccount {
+                account_id,
+                released_locks: released as u64,
+            }
+            .to_json()
+        }
+    };
+    json.ok_or_else(|| "could not render the result".to_owned())
 }

@@ -12,7 +12,9 @@ pub struct Settings {
     pub server: ServerSettings,
     pub redis: RedisSettings,
     pub log: LogSettings,
+    pub admin: AdminSettings,
     pub maas: MaasSettings,
+    pub lockable: LockableSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,6 +66,28 @@ pub struct LogSettings {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
+pub struct AdminSettings {
+    /// Bearer token of the admin API. Empty: the admin API is disabled (404 everywhere).
+    pub token: String,
+    /// Path the admin API is served under.
+    pub mount: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LockableSettings {
+    /// Path the lockable dialect is served under.
+    pub mount: String,
+    /// Lease of every hobbyist account.
+    pub hobbyist_lease_seconds: u64,
+    /// Lease of a business account created without `leaseSeconds`.
+    pub default_business_lease_seconds: u64,
+    /// The longest lease a business account may be given.
+    pub max_business_lease_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MaasSettings {
     /// Path the maas dialect is served under.
     pub mount: String,
@@ -102,6 +126,26 @@ impl Default for LogSettings {
         Self {
             format: LogFormat::Human,
             level: "info".into(),
+        }
+    }
+}
+
+impl Default for AdminSettings {
+    fn default() -> Self {
+        Self {
+            token: String::new(),
+            mount: "/admin/v1".into(),
+        }
+    }
+}
+
+impl Default for LockableSettings {
+    fn default() -> Self {
+        Self {
+            mount: "/v1".into(),
+            hobbyist_lease_seconds: 60,
+            default_business_lease_seconds: 60,
+            max_business_lease_seconds: 86_400,
         }
     }
 }
@@ -180,8 +224,23 @@ impl Settings {
         if self.maas.max_lock_seconds == 0 {
             return invalid("maas.max_lock_seconds must be at least 1");
         }
-        if !self.maas.mount.starts_with('/') {
-            return invalid("maas.mount must start with '/'");
+        for (key, mount) in [
+            ("maas.mount", &self.maas.mount),
+            ("lockable.mount", &self.lockable.mount),
+            ("admin.mount", &self.admin.mount),
+        ] {
+            if !mount.starts_with('/') {
+                return Err(ConfigError::Invalid(format!("{key} must start with '/'")));
+            }
+        }
+        let lockable = &self.lockable;
+        if lockable.hobbyist_lease_seconds == 0
+            || lockable.default_business_lease_seconds == 0
+            || lockable.default_business_lease_seconds > lockable.max_business_lease_seconds
+        {
+            return invalid(
+                "lockable leases must be at least 1 s and the business default within the maximum",
+            );
         }
         Ok(())
     }

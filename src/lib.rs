@@ -17,6 +17,8 @@
 //! - [`dialects`]: one file per dialect (`maas.rs`): parse, call the engine, answer in the
 //!   dialect's words. Only these and [`http`] know poem.
 
+pub mod accounts;
+pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod dialects;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use lockgate::cli::{Cli, Command};
+use lockgate::cli::{run_admin, Cli, Command};
 use lockgate::config::{Overrides, Settings};
 use lockgate::{dialects, telemetry, Application};
 
@@ -35,6 +35,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             app.run_until_stopped(shutdown_signal())
                 .await
                 .map_err(|e| e.to_string())
+        }
+        Command::Admin {
+            config,
+            redis_url,
+            command,
+        } => {
+            let json = run_admin(config, redis_url, command).await?;
+            println!("{json:#}");
+            Ok(())
         }
         Command::Openapi { out } => {
             std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;

@@ -115,14 +115,17 @@ impl Application {
     }
 }
 
-/// The whole HTTP surface: health, docs, and every dialect under its mount.
+/// The whole HTTP surface: health, docs, every dialect and the admin API under its mount.
 pub fn routes(
     engine: &Engine,
     settings: &Settings,
     connections: &Connections,
 ) -> BoxEndpoint<'static> {
-    let dialects = dialects::all(engine, settings);
-    let links: Vec<DocLink> = dialects
+    let mut apis = dialects::all(engine, settings);
+    let admin = crate::admin::mounted(engine, settings);
+    let admin_enabled = admin.is_some();
+    apis.extend(admin);
+    let links: Vec<DocLink> = apis
         .iter()
         .map(|d| DocLink {
             name: d.name.to_owned(),
@@ -133,8 +136,15 @@ pub fn routes(
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
         .at("/docs", get(docs::docs));
-    for dialect in dialects {
-        route = route.nest(dialect.mount, dialect.endpoint);
+    for api in apis {
+        route = route.nest(api.mount, api.endpoint);
+    }
+    if !admin_enabled {
+        tracing::warn!(
+            mount = %settings.admin.mount,
+            "admin API disabled: no admin.token configured"
+        );
+        route = route.nest(settings.admin.mount.clone(), crate::admin::disabled());
     }
     route
         .catch_all_error(|err| async move {

@@ -6,15 +6,15 @@
 use std::time::Duration;
 
 use poem::http::StatusCode;
-use poem::{IntoResponse, Request, Response, Route};
+use poem::{IntoResponse, Request, Response};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, OpenApiService};
 use uuid::Uuid;
 
-use super::{assemble, fixed_error, Dialect};
+use super::{assemble, empty_name_routes, Mounted};
 use crate::config::{MaasSettings, Settings};
-use crate::domain::{LockName, LockNameError};
+use crate::domain::LockName;
 use crate::engine::{Acquire, Engine, LockRef, Release};
 use crate::http::{connections, ApiError};
 
@@ -25,17 +25,10 @@ pub const TITLE: &str = "maas";
 pub const VERSION: &str = "0.1.0";
 
 /// The maas routes under the configured mount.
-pub fn dialect(engine: &Engine, settings: &Settings) -> Dialect {
+pub fn mounted(engine: &Engine, settings: &Settings) -> Mounted {
     let api = MaasApi::new(engine.clone(), settings.maas.clone());
     let service = OpenApiService::new(api, TITLE, VERSION);
-    // `/lock/` matches no operation; answer it as the empty name it is, not as an unknown path.
-    let routes = Route::new().at(
-        "/lock/",
-        fixed_error(
-            ApiError::BadRequest(LockNameError::Empty.to_string()),
-            render,
-        ),
-    );
+    let routes = empty_name_routes(&["/lock/"], render);
     assemble(
         "maas",
         &settings.maas.mount,

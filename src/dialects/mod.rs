@@ -1,18 +1,21 @@
 //! The dialects: one file each, thin. Each parses and authenticates in its own words, calls the
 //! engine, and shapes the answer; lock semantics live in the engine alone.
 
+pub mod lockable;
 pub mod maas;
 
 use poem::endpoint::{make_sync, BoxEndpoint};
-use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route};
+use poem::{EndpointExt, IntoResponse, Response, Route};
 use poem_openapi::{OpenApi, OpenApiService};
 
 use crate::config::Settings;
+use crate::domain::LockNameError;
 use crate::engine::Engine;
 use crate::http::{middleware, ApiError};
 
-/// A dialect ready to mount: its path, its OpenAPI document, its routes.
-pub struct Dialect {
+/// An API ready to mount (a dialect, or the admin API): its path, its OpenAPI document, its
+/// routes.
+pub struct Mounted {
     /// Short name, also the file name of its document under `openapi/`.
     pub name: &'static str,
     pub mount: String,
@@ -22,20 +25,23 @@ pub struct Dialect {
 }
 
 /// Every dialect, configured.
-pub fn all(engine: &Engine, settings: &Settings) -> Vec<Dialect> {
-    vec![maas::dialect(engine, settings)]
+pub fn all(engine: &Engine, settings: &Settings) -> Vec<Mounted> {
+    vec![
+        maas::mounted(engine, settings),
+        lockable::mounted(engine, settings),
+    ]
 }
 
 /// Wraps a dialect's API: serves its document at `/openapi.json`, limits bodies, and renders
 /// every error poem raises (bad parameters, unknown paths...) with the dialect's `render`.
-fn assemble<T: OpenApi + 'static>(
+pub(crate) fn assemble<T: OpenApi + 'static>(
     name: &'static str,
     mount: &str,
     service: OpenApiService<T, ()>,
     routes: Route,
     render: fn(&ApiError) -> Response,
     settings: &Settings,
-) -> Dialect {
+) -> Mounted {
     let service = service.server(mount.to_owned());
     let spec = service.spec();
     let document = spec.clone();
@@ -53,7 +59,7 @@ fn assemble<T: OpenApi + 'static>(
         .around(move |ep, req| middleware::limit_body(ep, req, max_body))
         .catch_all_error(move |err| async move { render(&ApiError::from_poem(&err)) })
         .boxed();
-    Dialect {
+    Mounted {
         name,
         mount: mount.to_owned(),
         spec,
@@ -61,18 +67,26 @@ fn assemble<T: OpenApi + 'static>(
     }
 }
 
-/// Routes a dialect answers outside its document, e.g. an empty lock name.
-fn fixed_error(err: ApiError, render: fn(&ApiError) -> Response) -> impl Endpoint {
-    make_sync(move |_| render(&err).into_response())
+/// Routes for an empty lock name after each of `prefixes` (e.g. `/lock/`): they match no
+/// operation, and answer 400 as the empty name they are, not 404 as an unknown path.
+fn empty_name_routes(prefixes: &[&str], render: fn(&ApiError) -> Response) -> Route {
+    prefixes.iter().fold(Route::new(), |route, prefix| {
+        let err = ApiError::BadRequest(LockNameError::Empty.to_string());
+        route.at(*prefix, make_sync(move |_| render(&err).into_response()))
+    })
 }
 
-/// Every dialect's OpenAPI document as checked in under `openapi/`: default settings, so default
-/// mounts as server URLs. Builds the engine only for its type; nothing connects to Redis.
+/// Every OpenAPI document as checked in under `openapi/` (the dialects' and the admin API's):
+/// default settings, so default mounts as server URLs. Builds the engine only for its type;
+/// nothing connects to Redis.
 pub fn documents() -> Result<Vec<(&'static str, String)>, crate::engine::EngineError> {
-    let settings = Settings::default();
+    let mut settings = Settings::default();
+    // The admin document exists whether or not a deployment enables the API.
+    settings.admin.token = "document-generation".into();
     let engine = Engine::new(&settings.redis, "redis://127.0.0.1:6379")?;
     Ok(all(&engine, &settings)
         .into_iter()
+        .chain(crate::admin::mounted(&engine, &settings))
         .map(|dialect| (dialect.name, format!("{}\n", dialect.spec)))
         .collect())
 }

@@ -4,6 +4,7 @@
 
 use poem::http::StatusCode;
 
+use crate::accounts::AccountError;
 use crate::domain::LockNameError;
 use crate::engine::EngineError;
 
@@ -21,6 +22,9 @@ pub enum ApiError {
     /// 404: no such lock, or no such path.
     #[error("{0}")]
     NotFound(String),
+    /// 409: the resource changed under the request too often; retrying may succeed.
+    #[error("{0}")]
+    Conflict(String),
     /// 405: the path exists, the method does not.
     #[error("{0}")]
     MethodNotAllowed(String),
@@ -50,6 +54,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -63,7 +68,9 @@ impl ApiError {
     pub fn from_poem(err: &poem::Error) -> Self {
         let message = err.to_string();
         match err.status() {
-            StatusCode::UNAUTHORIZED => ApiError::Unauthorized(message),
+            StatusCode::UNAUTHORIZED => {
+                ApiError::Unauthorized("missing or malformed credentials".into())
+            }
             StatusCode::FORBIDDEN => ApiError::Forbidden(message),
             StatusCode::NOT_FOUND => ApiError::NotFound(message),
             StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed(message),
@@ -98,5 +105,20 @@ impl From<EngineError> for ApiError {
 impl From<LockNameError> for ApiError {
     fn from(err: LockNameError) -> Self {
         ApiError::BadRequest(err.to_string())
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(err: AccountError) -> Self {
+        match err {
+            AccountError::Invalid(invalid) => ApiError::BadRequest(invalid.to_string()),
+            AccountError::NotFound(_) => ApiError::NotFound(err.to_string()),
+            AccountError::Contended => ApiError::Conflict(err.to_string()),
+            AccountError::Random(cause) => {
+                tracing::error!(%cause, "no randomness for a token");
+                ApiError::Internal
+            }
+            AccountError::Engine(engine) => engine.into(),
+        }
     }
 }

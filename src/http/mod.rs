@@ -5,5 +5,6 @@ pub mod docs;
 mod error;
 pub mod health;
 pub mod middleware;
+pub mod time;
 
 pub use error::ApiError;

@@ -122,3 +122,75 @@ fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> std::p
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// `lockgate admin lockable ...` manages accounts in the gateways' Redis: a token it creates
+/// works over HTTP, and revoking it there takes effect at once.
+#[tokio::test]
+async fn admin_commands_manage_lockable_accounts() {
+    let redis = crate::helpers::TestRedis::start().await;
+    let settings = crate::helpers::test_settings(redis.url());
+    let prefix = settings.redis.key_prefix.clone();
+    let app = crate::helpers::spawn_app(settings).await;
+    let admin = |args: &[&str]| {
+        let output = Command::new(BIN)
+            .arg("admin")
+            .args(args)
+            .args(["--redis-url", redis.url()])
+            .env("LOCKGATE_REDIS__KEY_PREFIX", &prefix)
+            .output()
+            .expect("run lockgate admin");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.success(), stdout, stderr)
+    };
+
+    let (ok, out, err) = admin(&[
+        "lockable",
+        "create-account",
+        "--plan",
+        "business",
+        "--lease-seconds",
+        "30",
+        "--label",
+        "cli",
+    ]);
+    assert!(ok, "{err}");
+    let created: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(created["leaseSeconds"], 30);
+    let token = created["token"].as_str().expect("token");
+    let id = created["accountId"].as_str().expect("id");
+    assert!(app.lockable_ok("acquire", "cli-job", token).await);
+
+    let (ok, out, err) = admin(&["lockable", "update-account", id, "--lease-seconds", "40"]);
+    assert!(ok, "{err}");
+    let updated: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(updated["leaseSeconds"], 40);
+    assert_eq!(updated["label"], "cli");
+
+    let (ok, out, _) = admin(&["lockable", "show-account", id]);
+    assert!(ok);
+    assert!(!out.contains(token), "the token is never shown again");
+
+    let (ok, out, err) = admin(&["lockable", "revoke-account", id]);
+    assert!(ok, "{err}");
+    let revoked: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(revoked["releasedLocks"], 1);
+    assert_eq!(
+        app.lockable("acquire", "cli-job", token).await.status(),
+        401
+    );
+
+    let (ok, _, err) = admin(&["lockable", "show-account", id]);
+    assert!(!ok);
+    assert!(err.contains("no account"), "{err}");
+    let (ok, _, err) = admin(&[
+        "lockable",
+        "create-account",
+        "--plan",
+        "hobbyist",
+        "--lease-seconds",
+        "5",
+    ]);
+    assert!(!ok, "the same rules as the admin API");
+    assert!(err.contains("business"), "{err}");
+}

@@ -26,12 +26,28 @@ fn checked_in_documents_match_the_code() {
 /// The maas document offers everything the published maas API does (tests/fixtures).
 #[test]
 fn maas_document_keeps_the_published_contract() {
-    let contract: Value =
-        serde_json::from_str(include_str!("../fixtures/maas-contract.json")).expect("fixture");
-    let doc: Value = serde_json::from_str(&checked_in("maas")).expect("document");
+    check_contract("maas", include_str!("../fixtures/maas-contract.json"));
+}
+
+/// The lockable document offers what lockable's documentation describes (tests/fixtures).
+#[test]
+fn lockable_document_keeps_the_published_contract() {
+    check_contract(
+        "lockable",
+        include_str!("../fixtures/lockable-contract.json"),
+    );
+}
+
+/// Every operation, parameter, response, schema field and (if given) security scheme of the
+/// contract is in the checked-in document `name`.
+fn check_contract(name: &str, contract: &str) {
+    let contract: Value = serde_json::from_str(contract).expect("fixture");
+    let doc: Value = serde_json::from_str(&checked_in(name)).expect("document");
 
     assert_eq!(doc["info"]["title"], contract["title"]);
-    assert_eq!(doc["info"]["version"], contract["version"]);
+    if let Some(version) = contract.get("version") {
+        assert_eq!(&doc["info"]["version"], version);
+    }
     assert_eq!(doc["servers"][0]["url"], contract["server"]);
 
     for op in contract["operations"].as_array().expect("operations") {
@@ -69,11 +85,20 @@ fn maas_document_keeps_the_published_contract() {
                 "{method} {path} {status}"
             );
         }
+        if let Some(want) = contract.get("security") {
+            let scheme = found["security"][0]
+                .as_object()
+                .and_then(|s| s.keys().next())
+                .unwrap_or_else(|| panic!("{method} {path}: no security"));
+            let defined = &doc["components"]["securitySchemes"][scheme];
+            assert_eq!(defined["type"], want["type"], "{scheme}");
+            assert_eq!(defined["scheme"], want["scheme"], "{scheme}");
+        }
     }
 
-    for (name, fields) in contract["schemas"].as_object().expect("schemas") {
-        let schema = &doc["components"]["schemas"][name];
-        assert!(schema.is_object(), "schema {name} missing");
+    for (schema_name, fields) in contract["schemas"].as_object().expect("schemas") {
+        let schema = &doc["components"]["schemas"][schema_name];
+        assert!(schema.is_object(), "schema {schema_name} missing");
         let required: Vec<&str> = schema["required"]
             .as_array()
             .expect("required list")
@@ -83,29 +108,38 @@ fn maas_document_keeps_the_published_contract() {
         for (field, kind) in fields.as_object().expect("fields") {
             assert!(
                 required.contains(&field.as_str()),
-                "{name}.{field} not required"
+                "{schema_name}.{field} not required"
             );
-            assert_eq!(&schema["properties"][field]["type"], kind, "{name}.{field}");
+            assert_eq!(
+                &schema["properties"][field]["type"], kind,
+                "{schema_name}.{field}"
+            );
         }
     }
 }
 
-/// Each dialect serves its document under its mount, as generated.
+/// Each API serves its document under its mount, as generated.
 #[tokio::test]
-async fn each_dialect_serves_its_document_under_its_mount() {
+async fn each_api_serves_its_document_under_its_mount() {
     let redis = TestRedis::start().await;
     let app = spawn_app(test_settings(redis.url())).await;
-    let served: Value = app
-        .client
-        .get(app.url("/mutex/openapi.json"))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("json");
-    let stored: Value = serde_json::from_str(&checked_in("maas")).expect("json");
-    assert_eq!(served, stored);
+    for (name, mount) in [
+        ("maas", "/mutex"),
+        ("lockable", "/v1"),
+        ("admin", "/admin/v1"),
+    ] {
+        let served: Value = app
+            .client
+            .get(app.url(&format!("{mount}/openapi.json")))
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("json");
+        let stored: Value = serde_json::from_str(&checked_in(name)).expect("json");
+        assert_eq!(served, stored, "{name}");
+    }
 }
 
 /// `/docs` is a Swagger UI page offering every dialect's document, with its assets inline.
@@ -116,7 +150,14 @@ async fn swagger_ui_lists_every_dialect() {
     let response = app.client.get(app.url("/docs")).send().await.expect("GET");
     assert_eq!(response.status(), 200);
     let page = response.text().await.expect("text");
-    assert!(page.contains("<option value=\"/mutex/openapi.json\">maas</option>"));
+    for (name, mount) in [
+        ("maas", "/mutex"),
+        ("lockable", "/v1"),
+        ("admin", "/admin/v1"),
+    ] {
+        let option = format!("<option value=\"{mount}/openapi.json\">{name}</option>");
+        assert!(page.contains(&option), "{option}");
+    }
     assert!(page.contains("SwaggerUIBundle"), "the bundle is inlined");
     assert!(page.len() > 100_000, "assets are inlined, not fetched");
 }

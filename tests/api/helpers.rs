@@ -190,8 +190,12 @@ pub fn test_settings(redis_url: &str) -> Settings {
     settings.server.shutdown_grace_seconds = 5;
     settings.redis.url = redis_url.to_owned();
     settings.redis.key_prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
+    settings.admin.token = ADMIN_TOKEN.into();
     settings
 }
+
+/// The admin token of test gateways (`test_settings`).
+pub const ADMIN_TOKEN: &str = "test-admin-token";
 
 /// A gateway running in this process.
 pub struct TestApp {
@@ -288,6 +292,38 @@ impl TestApp {
         }
     }
 
+    /// `POST /admin/v1/lockable/accounts` with `body`; returns the 201 body (with its token).
+    pub async fn create_lockable_account(&self, body: serde_json::Value) -> serde_json::Value {
+        let response = self
+            .client
+            .post(self.url("/admin/v1/lockable/accounts"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .expect("POST account");
+        assert_eq!(response.status(), 201, "create {body}");
+        response.json().await.expect("json")
+    }
+
+    /// A lockable call, `GET /v1/{op}/{name}` with the token as Basic user name.
+    pub async fn lockable(&self, op: &str, name: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(&format!("/v1/{op}/{name}")))
+            .basic_auth(token, Some(""))
+            .send()
+            .await
+            .expect("lockable call")
+    }
+
+    /// A lockable call that must succeed; returns `response`.
+    pub async fn lockable_ok(&self, op: &str, name: &str, token: &str) -> bool {
+        let response = self.lockable(op, name, token).await;
+        assert_eq!(response.status(), 200, "{op} {name}");
+        let body: serde_json::Value = response.json().await.expect("json");
+        body["response"].as_bool().expect("response")
+    }
+
     /// Signals shutdown and waits for the server to finish.
     pub async fn shut_down(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -305,6 +341,23 @@ impl Drop for TestApp {
             task.abort();
         }
     }
+}
+
+/// Asserts an error in the `{"message"}` shape (lockable, admin): the status and the message.
+pub async fn assert_message_error(response: reqwest::Response, status: u16) -> String {
+    assert_eq!(response.status(), status);
+    let body: serde_json::Value = response.json().await.expect("json body");
+    let message = body["message"].as_str().expect("message").to_owned();
+    assert!(!message.is_empty());
+    message
+}
+
+/// The token of a new account, `{"plan": ...}` plus `extra` fields.
+pub async fn new_token(app: &TestApp, body: serde_json::Value) -> String {
+    app.create_lockable_account(body).await["token"]
+        .as_str()
+        .expect("token")
+        .to_owned()
 }
 
 /// Asserts a maas error: the status, and a JSON `CustomError` repeating it.

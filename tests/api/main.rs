@@ -1,9 +1,12 @@
 //! Integration tests: every test runs gateways in-process against a real Redis.
 
+mod admin;
 mod cli;
+mod compat;
 mod docs;
 mod engine;
 mod helpers;
+mod lockable;
 mod maas;
 mod resilience;
 mod waiting;

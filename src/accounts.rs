@@ -1,0 +1,158 @@
+//! Operator workflows on accounts, shared by the admin API and the `lockgate admin` CLI, so both
+//! apply the same rules through the same engine calls.
+
+use crate::config::LockableSettings;
+use crate::domain::lockable::{AccountChanges, InvalidAccount, LockableAccount};
+use crate::domain::{LockName, RandomError, Token};
+use crate::engine::{AccountRecord, AccountUpdate, Engine, EngineError, LockRef, Release};
+
+/// Account kind of lockable accounts in Redis.
+const LOCKABLE: &str = "lockable";
+
+/// How often an update is retried when another one landed between its read and its write.
+const UPDATE_ATTEMPTS: usize = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(transparent)]
+    Invalid(#[from] InvalidAccount),
+    #[error("no account `{0}`")]
+    NotFound(String),
+    #[error("the account changed during the update too often; try again")]
+    Contended,
+    #[error(transparent)]
+    Random(#[from] RandomError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+/// A new account and its token, which is shown this once and never stored.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub account: LockableAccount,
+    pub token: String,
+}
+
+pub async fn create_lockable(
+    engine: &Engine,
+    rules: &LockableSettings,
+    changes: &AccountChanges,
+) -> Result<Created, AccountError> {
+    let terms = LockableAccount::apply(None, changes, rules)?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let token = Token::generate(&id)?;
+    // A v4 UUID never repeats in practice; a taken id would only mean a bug, so say so.
+    if !engine
+        .create_account(LOCKABLE, &id, &token.secret_hash(), &terms.to_fields())
+        .await?
+    {
+        return Err(EngineError::Protocol(format!("account id {id} already taken")).into());
+    }
+    let account = get_lockable(engine, &id).await?;
+    Ok(Created {
+        account,
+        token: token.reveal(),
+    })
+}
+
+pub async fn get_lockable(engine: &Engine, id: &str) -> Result<LockableAccount, AccountError> {
+    let record = engine
+        .account(LOCKABLE, id)
+        .await?
+        .ok_or_else(|| AccountError::NotFound(id.to_owned()))?;
+    decode(id, &record)
+}
+
+pub async fn update_lockable(
+    engine: &Engine,
+    rules: &LockableSettings,
+    id: &str,
+    changes: &AccountChanges,
+) -> Result<LockableAccount, AccountError> {
+    for _ in 0..UPDATE_ATTEMPTS {
+        let record = engine
+            .account(LOCKABLE, id)
+            .await?
+            .ok_or_else(|| AccountError::NotFound(id.to_owned()))?;
+        let current = decode(id, &record)?;
+        let terms = LockableAccount::apply(Some(&current), changes, rules)?;
+        match engine
+            .update_account(LOCKABLE, id, record.rev, &terms.to_fields())
+            .await?
+        {
+            AccountUpdate::Updated => return get_lockable(engine, id).await,
+            AccountUpdate::Missing => return Err(AccountError::NotFound(id.to_owned())),
+            AccountUpdate::Conflict => continue,
+        }
+    }
+    Err(AccountError::Contended)
+}
+
+/// Deletes the account (its token fails from now on) and releases its locks; returns how many.
+pub async fn revoke_lockable(engine: &Engine, id: &str) -> Result<usize, AccountError> {
+    let held = engine
+        .delete_account(LOCKABLE, id)
+        .await?
+        .ok_or_else(|| AccountError::NotFound(id.to_owned()))?;
+    let mut released = 0;
+    for name in held.iter().filter_map(|n| LockName::parse(n).ok()) {
+        // The plan may have moved the account between namespaces: try both.
+        for namespace in [public_namespace(), private_namespace(id)] {
+            let lock = LockRef::new(namespace, name.clone());
+            if engine.release(&lock, id).await? == Release::Released {
+                released += 1;
+            }
+        }
+    }
+    Ok(released)
+}
+
+/// The account a lockable token belongs to, if the token is good. `about` is the lock the
+/// request acts on, noted so that revoking the account can release it.
+pub async fn authenticate_lockable(
+    engine: &Engine,
+    rules: &LockableSettings,
+    presented: &str,
+    about: Option<&LockName>,
+) -> Result<Option<LockableAccount>, EngineError> {
+    let Some(token) = Token::parse(presented) else {
+        return Ok(None);
+    };
+    let keep_ms = rules
+        .max_business_lease_seconds
+        .max(rules.hobbyist_lease_seconds)
+        .saturating_mul(1000);
+    let record = engine
+        .authenticate(
+            LOCKABLE,
+            &token.account_id,
+            &token.secret_hash(),
+            about.map(LockName::as_str),
+            keep_ms,
+        )
+        .await?;
+    Ok(record.and_then(|record| decode(&token.account_id, &record).ok()))
+}
+
+/// The namespace a lockable account's names resolve in.
+pub fn lockable_namespace(account: &LockableAccount) -> String {
+    if account.private_namespace {
+        private_namespace(&account.id)
+    } else {
+        public_namespace()
+    }
+}
+
+fn public_namespace() -> String {
+    "lockable".to_owned()
+}
+
+fn private_namespace(id: &str) -> String {
+    format!("lockable-private-{id}")
+}
+
+fn decode(id: &str, record: &AccountRecord) -> Result<LockableAccount, AccountError> {
+    LockableAccount::from_fields(id, &record.fields, record.created_at_ms).ok_or_else(|| {
+        EngineError::Protocol(format!("account {id} has an unreadable record")).into()
+    })
+}

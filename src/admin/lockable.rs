@@ -1,0 +1,288 @@
+//! `/lockable/accounts`: lockable accounts, created, inspected, changed and revoked by the
+//! operator. The rules live in `domain::lockable`, the workflows in `accounts`.
+
+use poem::http::StatusCode;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
+
+use super::{error_body, AdminAuth, AdminError};
+use crate::accounts::{self, Created};
+use crate::config::LockableSettings;
+use crate::domain::lockable::{AccountChanges, LockableAccount, Plan};
+use crate::engine::Engine;
+use crate::http::time::rfc3339_ms;
+use crate::http::ApiError;
+
+#[derive(Tags)]
+enum AdminTags {
+    /// Accounts of the lockable dialect.
+    LockableAccounts,
+}
+
+pub struct LockableAccountsApi {
+    pub engine: Engine,
+    pub rules: LockableSettings,
+    pub token: String,
+}
+
+/// A lockable plan.
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename = "LockablePlan", rename_all = "lowercase")]
+pub enum PlanName {
+    /// Fixed lease (60 s by default), public namespace.
+    Hobbyist,
+    /// Lease set per account, optionally a private namespace.
+    Business,
+}
+
+impl From<PlanName> for Plan {
+    fn from(plan: PlanName) -> Self {
+        match plan {
+            PlanName::Hobbyist => Plan::Hobbyist,
+            PlanName::Business => Plan::Business,
+        }
+    }
+}
+
+impl From<Plan> for PlanName {
+    fn from(plan: Plan) -> Self {
+        match plan {
+            Plan::Hobbyist => PlanName::Hobbyist,
+            Plan::Business => PlanName::Business,
+        }
+    }
+}
+
+/// A new account. `leaseSeconds` and `privateNamespace` are for business accounts only.
+#[derive(Debug, Object)]
+#[oai(
+    rename = "NewLockableAccount",
+    rename_all = "camelCase",
+    deny_unknown_fields
+)]
+pub struct NewLockableAccount {
+    pub plan: PlanName,
+    /// Lease length in seconds (business only; default 60).
+    pub lease_seconds: Option<u64>,
+    /// Resolve the account's lock names in a namespace of its own (business only).
+    pub private_namespace: Option<bool>,
+    /// A note for the operator, up to 256 bytes.
+    pub label: Option<String>,
+}
+
+/// Changes to an account; absent fields keep their value. Moving to `hobbyist` resets the lease
+/// and the namespace; `label: ""` clears the label.
+#[derive(Debug, Object)]
+#[oai(
+    rename = "LockableAccountPatch",
+    rename_all = "camelCase",
+    deny_unknown_fields
+)]
+pub struct LockableAccountPatch {
+    pub plan: Option<PlanName>,
+    pub lease_seconds: Option<u64>,
+    pub private_namespace: Option<bool>,
+    pub label: Option<String>,
+}
+
+/// An account as stored (never its token).
+#[derive(Debug, Object)]
+#[oai(rename = "LockableAccount", rename_all = "camelCase")]
+pub struct LockableAccountView {
+    pub account_id: String,
+    pub plan: PlanName,
+    pub lease_seconds: u64,
+    pub private_namespace: bool,
+    pub label: Option<String>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+/// A new account with its token, shown this once: only a hash of it is stored.
+#[derive(Debug, Object)]
+#[oai(rename = "CreatedLockableAccount", rename_all = "camelCase")]
+pub struct CreatedLockableAccount {
+    /// HTTP Basic user name for the lockable API (empty password).
+    pub token: String,
+    #[oai(flatten)]
+    pub account: LockableAccountView,
+}
+
+/// A revoked account.
+#[derive(Debug, Object)]
+#[oai(rename = "RevokedAccount", rename_all = "camelCase")]
+pub struct RevokedAccount {
+    pub account_id: String,
+    /// Locks the account held, released by the revocation.
+    pub released_locks: u64,
+}
+
+impl From<LockableAccount> for LockableAccountView {
+    fn from(account: LockableAccount) -> Self {
+        Self {
+            account_id: account.id,
+            plan: account.plan.into(),
+            lease_seconds: account.lease_seconds,
+            private_namespace: account.private_namespace,
+            label: account.label,
+            created_at: rfc3339_ms(account.created_at_ms),
+        }
+    }
+}
+
+impl From<Created> for CreatedLockableAccount {
+    fn from(created: Created) -> Self {
+        Self {
+            token: created.token,
+            account: created.account.into(),
+        }
+    }
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum CreateResponse {
+    /// Created; the token is in the body.
+    #[oai(status = 201)]
+    Created(Json<CreatedLockableAccount>),
+    /// 400 invalid fields, 401 bad admin token, 503 store unavailable.
+    Error(StatusCode, Json<AdminError>),
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum AccountResponse {
+    #[oai(status = 200)]
+    Ok(Json<LockableAccountView>),
+    /// 400 invalid fields, 401 bad admin token, 404 no such account, 409 changed concurrently,
+    /// 503 store unavailable.
+    Error(StatusCode, Json<AdminError>),
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum RevokeResponse {
+    /// Revoked: the token fails from now on; the account's locks were released.
+    #[oai(status = 200)]
+    Ok(Json<RevokedAccount>),
+    /// 401 bad admin token, 404 no such account, 503 store unavailable.
+    Error(StatusCode, Json<AdminError>),
+}
+
+macro_rules! error_variant {
+    ($($response:ident),*) => {$(
+        impl From<ApiError> for $response {
+            fn from(err: ApiError) -> Self {
+                let (status, body) = error_body(&err);
+                $response::Error(status, body)
+            }
+        }
+    )*};
+}
+error_variant!(CreateResponse, AccountResponse, RevokeResponse);
+
+/// Turns a handler's result into its response enum.
+fn respond<T, R: From<ApiError>>(result: Result<T, ApiError>, ok: impl FnOnce(T) -> R) -> R {
+    result.map_or_else(R::from, ok)
+}
+
+#[OpenApi(
+    prefix_path = "/lockable/accounts",
+    tag = "AdminTags::LockableAccounts"
+)]
+impl LockableAccountsApi {
+    /// Create a lockable account
+    ///
+    /// Answers 201 with the account and its token. The token is shown only here; lockgate keeps
+    /// a hash of it.
+    #[oai(path = "/", method = "post", operation_id = "createLockableAccount")]
+    async fn create(&self, auth: AdminAuth, body: Json<NewLockableAccount>) -> CreateResponse {
+        let result = async {
+            auth.check(&self.token)?;
+            let body = body.0;
+            let changes = AccountChanges {
+                plan: Some(body.plan.into()),
+                lease_seconds: body.lease_seconds,
+                private_namespace: body.private_namespace,
+                label: body.label,
+            };
+            Ok(accounts::create_lockable(&self.engine, &self.rules, &changes).await?)
+        }
+        .await;
+        respond(result, |created| {
+            CreateResponse::Created(Json(created.into()))
+        })
+    }
+
+    /// Show a lockable account
+    #[oai(
+        path = "/:accountId",
+        method = "get",
+        operation_id = "getLockableAccount"
+    )]
+    async fn show(
+        &self,
+        auth: AdminAuth,
+        #[oai(name = "accountId")] account_id: Path<String>,
+    ) -> AccountResponse {
+        let result = async {
+            auth.check(&self.token)?;
+            Ok(accounts::get_lockable(&self.engine, &account_id).await?)
+        }
+        .await;
+        respond(result, |account| AccountResponse::Ok(Json(account.into())))
+    }
+
+    /// Change a lockable account
+    ///
+    /// The new plan, lease and namespace apply to the next acquire or heartbeat.
+    #[oai(
+        path = "/:accountId",
+        method = "patch",
+        operation_id = "updateLockableAccount"
+    )]
+    async fn update(
+        &self,
+        auth: AdminAuth,
+        #[oai(name = "accountId")] account_id: Path<String>,
+        body: Json<LockableAccountPatch>,
+    ) -> AccountResponse {
+        let result = async {
+            auth.check(&self.token)?;
+            let body = body.0;
+            let changes = AccountChanges {
+                plan: body.plan.map(Plan::from),
+                lease_seconds: body.lease_seconds,
+                private_namespace: body.private_namespace,
+                label: body.label,
+            };
+            Ok(accounts::update_lockable(&self.engine, &self.rules, &account_id, &changes).await?)
+        }
+        .await;
+        respond(result, |account| AccountResponse::Ok(Json(account.into())))
+    }
+
+    /// Revoke a lockable account
+    ///
+    /// The token stops working at once and every lock the account holds is released.
+    #[oai(
+        path = "/:accountId",
+        method = "delete",
+        operation_id = "revokeLockableAccount"
+    )]
+    async fn revoke(
+        &self,
+        auth: AdminAuth,
+        #[oai(name = "accountId")] account_id: Path<String>,
+    ) -> RevokeResponse {
+        let result = async {
+            auth.check(&self.token)?;
+            Ok(accounts::revoke_lockable(&self.engine, &account_id).await?)
+        }
+        .await;
+        respond(result, |released| {
+            RevokeResponse::Ok(Json(RevokedAccount {
+                account_id: account_id.0.clone(),
+                released_locks: released as u64,
+            }))
+        })
+    }
+}

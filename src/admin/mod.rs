@@ -1,0 +1,97 @@
+//! The operator's admin API under `/admin/v1`: Bearer auth with `admin.token`; with no token
+//! configured it is disabled and every path under it answers 404 JSON.
+
+mod lockable;
+
+use poem::http::StatusCode;
+use poem::web::Json;
+use poem::{Endpoint, IntoResponse, Response, Route};
+use poem_openapi::auth::Bearer;
+use poem_openapi::{Object, OpenApiService, SecurityScheme};
+use serde_json::json;
+
+use crate::config::Settings;
+use crate::dialects::{assemble, Mounted};
+use crate::engine::Engine;
+use crate::http::ApiError;
+
+pub use lockable::{CreatedLockableAccount, LockableAccountView, RevokedAccount};
+
+pub const TITLE: &str = "lockgate admin";
+pub const VERSION: &str = "1.0.0";
+
+/// The admin API, or `None` when no token is configured.
+pub fn mounted(engine: &Engine, settings: &Settings) -> Option<Mounted> {
+    if settings.admin.token.is_empty() {
+        return None;
+    }
+    let api = lockable::LockableAccountsApi {
+        engine: engine.clone(),
+        rules: settings.lockable.clone(),
+        token: settings.admin.token.clone(),
+    };
+    let service = OpenApiService::new(api, TITLE, VERSION);
+    Some(assemble(
+        "admin",
+        &settings.admin.mount,
+        service,
+        Route::new(),
+        render,
+        settings,
+    ))
+}
+
+/// What answers under the admin mount when the API is disabled.
+pub fn disabled() -> impl Endpoint {
+    poem::endpoint::make_sync(|_| {
+        (
+            StatusCode::NOT_FOUND,
+            Json(json!({"message": "the admin API is disabled: set admin.token to enable it"})),
+        )
+            .into_response()
+    })
+}
+
+/// Bearer auth with the configured admin token.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", rename = "adminToken")]
+pub struct AdminAuth(Bearer);
+
+impl AdminAuth {
+    /// Compares in constant time, so the token cannot be guessed byte by byte from timings.
+    fn check(&self, expected: &str) -> Result<(), ApiError> {
+        let given = self.0.token.as_bytes();
+        let expected = expected.as_bytes();
+        let differs = given.len() != expected.len()
+            || given
+                .iter()
+                .zip(expected)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                != 0;
+        if differs {
+            return Err(ApiError::Unauthorized("invalid admin token".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Every error of the admin API.
+#[derive(Debug, Object)]
+#[oai(rename = "AdminError")]
+pub struct AdminError {
+    pub message: String,
+}
+
+/// The one place an [`ApiError`] becomes an admin error body.
+pub(crate) fn error_body(err: &ApiError) -> (StatusCode, poem_openapi::payload::Json<AdminError>) {
+    (
+        err.status(),
+        poem_openapi::payload::Json(AdminError {
+            message: err.to_string(),
+        }),
+    )
+}
+
+fn render(err: &ApiError) -> Response {
+    error_body(err).into_response()
+}

@@ -1,0 +1,274 @@
+//! The admin API: lockable accounts, its authentication, and the disabled mode.
+
+use serde_json::json;
+
+use crate::helpers::{
+    assert_message_error, spawn_app, test_settings, TestApp, TestRedis, ADMIN_TOKEN,
+};
+
+async fn admin(app: &TestApp, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    app.client
+        .request(method, app.url(&format!("/admin/v1{path}")))
+        .bearer_auth(ADMIN_TOKEN)
+}
+
+/// Creating an account answers 201 with its settings and a token; plans set their defaults.
+#[tokio::test]
+async fn create_answers_201_with_the_account_and_its_token() {
+    let redis = TestRedis::start().await;
+    let app = spawn_app(test_settings(redis.url())).await;
+
+    let hobbyist = app
+        .create_lockable_account(json!({"plan": "hobbyist", "label": "team a"}))
+        .await;
+    assert_eq!(hobbyist["plan"], "hobbyist");
+    assert_eq!(hobbyist["leaseSeconds"], 60);
+    assert_eq!(hobbyist["privateNamespace"], false);
+    assert_eq!(hobbyist["label"], "team a");
+    let id = hobbyist["accountId"].as_str().expect("id");
+    assert!(uuid::Uuid::parse_str(id).is_ok());
+    let token = hobbyist["token"].as_str().expect("token");
+    let secret = token.split_once('.').expect("shape").1;
+    assert!(secret.len() >= 32, "at least 128 bits");
+    assert!(hobbyist["createdAt"]
+        .as_str()
+        .expect("createdAt")
+        .ends_with('Z'));
+
+    let business = app
+        .create_lockable_account(
+            json!({"plan": "business", "leaseSeconds": 120, "privateNamespace": true}),
+        )
+        .await;
+    assert_eq!(business["leaseSeconds"], 120);
+    assert_eq!(business["privateNamespace"], true);
+    assert_ne!(business["token"], hobbyist["token"]);
+}
+
+/// Only a hash of the token is stored: no value in Redis contains the token's secret.
+#[tokio::test]
+async fn the_token_is_stored_only_as_a_hash() {
+    let redis = TestRedis::start().await;
+    let settings = test_settings(redis.url());
+    let prefix = settings.redis.key_prefix.clone();
+    let app = spawn_app(settings).await;
+    let account = app
+        .create_lockable_account(json!({"plan": "hobbyist"}))
+        .await;
+    let secret = account["token"]
+        .as_str()
+        .expect("token")
+        .split_once('.')
+        .expect("shape")
+        .1
+        .to_owned();
+
+    let mut conn = redis.connection().await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut conn)
+        .await
+        .expect("KEYS");
+    assert!(!keys.is_empty());
+    for key in keys {
+        let dump: Vec<String> = redis::cmd("HGETALL")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap_or_default();
+        assert!(
+            dump.iter().all(|v| !v.contains(&secret)),
+            "{key} holds the secret"
+        );
+    }
+}
+
+/// Settings that break a plan's rules, unknown fields and bad JSON: 400 with a message.
+#[tokio::test]
+async fn invalid_accounts_are_refused_with_400() {
+    let redis = TestRedis::start().await;
+    let app = spawn_app(test_settings(redis.url())).await;
+    let bodies = [
+        json!({"plan": "hobbyist", "leaseSeconds": 30}),
+        json!({"plan": "hobbyist", "privateNamespace": true}),
+        json!({"plan": "business", "leaseSeconds": 0}),
+        json!({"plan": "business", "leaseSeconds": 86_401}),
+        json!({"plan": "enterprise"}),
+        json!({"leaseSeconds": 30}),
+        json!({"plan": "business", "lease_seconds": 30}),
+        json!({"plan": "hobbyist", "label": "x".repeat(257)}),
+    ];
+    for body in bodies {
+        let response = admin(&app, reqwest::Method::POST, "/lockable/accounts")
+            .await
+            .json(&body)
+            .send()
+            .await
+            .expect("POST");
+        assert_message_error(response, 400).await;
+    }
+    let broken = admin(&app, reqwest::Method::POST, "/lockable/accounts")
+        .await
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("POST");
+    assert_message_error(broken, 400).await;
+}
+
+/// Show, change and revoke an account; afterwards it is gone (404).
+#[tokio::test]
+async fn an_account_can_be_shown_changed_and_revoked() {
+    let redis = TestRedis::start().await;
+    let app = spawn_app(test_settings(redis.url())).await;
+    let created = app
+        .create_lockable_account(
+            json!({"plan": "business", "leaseSeconds": 30, "privateNamespace": true, "label": "x"}),
+        )
+        .await;
+    let path = format!(
+        "/lockable/accounts/{}",
+        created["accountId"].as_str().expect("id")
+    );
+
+    let shown: serde_json::Value = admin(&app, reqwest::Method::GET, &path)
+        .await
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(shown["leaseSeconds"], 30);
+    assert!(
+        shown.get("token").is_none(),
+        "the token is shown only at creation"
+    );
+
+    let changed: serde_json::Value = admin(&app, reqwest::Method::PATCH, &path)
+        .await
+        .json(&json!({"leaseSeconds": 45, "label": ""}))
+        .send()
+        .await
+        .expect("PATCH")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(changed["leaseSeconds"], 45);
+    assert_eq!(changed["privateNamespace"], true, "untouched");
+    assert!(changed["label"].is_null(), "an empty label clears it");
+
+    let downgraded: serde_json::Value = admin(&app, reqwest::Method::PATCH, &path)
+        .await
+        .json(&json!({"plan": "hobbyist"}))
+        .send()
+        .await
+        .expect("PATCH")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(downgraded["leaseSeconds"], 60);
+    assert_eq!(downgraded["privateNamespace"], false);
+    let refused = admin(&app, reqwest::Method::PATCH, &path)
+        .await
+        .json(&json!({"leaseSeconds": 10}))
+        .send()
+        .await
+        .expect("PATCH");
+    assert_message_error(refused, 400).await;
+
+    let revoked = admin(&app, reqwest::Method::DELETE, &path)
+        .await
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(revoked.status(), 200);
+    for method in [reqwest::Method::GET, reqwest::Method::DELETE] {
+        let gone = admin(&app, method, &path).await.send().await.expect("sent");
+        assert_message_error(gone, 404).await;
+    }
+    let patch_gone = admin(&app, reqwest::Method::PATCH, &path)
+        .await
+        .json(&json!({"label": "y"}))
+        .send()
+        .await
+        .expect("PATCH");
+    assert_message_error(patch_gone, 404).await;
+}
+
+/// No admin token or a wrong one: 401 JSON, and nothing is created.
+#[tokio::test]
+async fn admin_calls_need_the_admin_token() {
+    let redis = TestRedis::start().await;
+    let app = spawn_app(test_settings(redis.url())).await;
+    let requests = [
+        app.client.post(app.url("/admin/v1/lockable/accounts")),
+        app.client
+            .post(app.url("/admin/v1/lockable/accounts"))
+            .bearer_auth("wrong-token"),
+        app.client
+            .post(app.url("/admin/v1/lockable/accounts"))
+            .bearer_auth(format!("{ADMIN_TOKEN}x")),
+        app.client
+            .post(app.url("/admin/v1/lockable/accounts"))
+            .basic_auth(ADMIN_TOKEN, Some("")),
+    ];
+    for request in requests {
+        let response = request
+            .json(&json!({"plan": "hobbyist"}))
+            .send()
+            .await
+            .expect("POST");
+        assert_message_error(response, 401).await;
+    }
+    let get = app
+        .client
+        .get(app.url("/admin/v1/lockable/accounts/anything"))
+        .send()
+        .await
+        .expect("GET");
+    assert_message_error(get, 401).await;
+}
+
+/// Without `admin.token` the admin API is disabled: every call, its document included, is 404
+/// JSON; the dialects work as ever.
+#[tokio::test]
+async fn without_an_admin_token_the_admin_api_is_disabled() {
+    let redis = TestRedis::start().await;
+    let mut settings = test_settings(redis.url());
+    settings.admin.token = String::new();
+    let app = spawn_app(settings).await;
+    for path in [
+        "/admin/v1/lockable/accounts",
+        "/admin/v1/lockable/accounts/x",
+        "/admin/v1/openapi.json",
+    ] {
+        for method in [reqwest::Method::GET, reqwest::Method::POST] {
+            let response = app
+                .client
+                .request(method, app.url(path))
+                .bearer_auth(ADMIN_TOKEN)
+                .json(&json!({"plan": "hobbyist"}))
+                .send()
+                .await
+                .expect("sent");
+            let message = assert_message_error(response, 404).await;
+            assert!(message.contains("disabled"), "{message}");
+        }
+    }
+    let docs = app
+        .client
+        .get(app.url("/docs"))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        !docs.contains("/admin/v1/openapi.json"),
+        "not offered in /docs"
+    );
+    assert_eq!(app.lock("still-works", Some(0)).await.status(), 200);
+}
