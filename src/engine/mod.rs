@@ -347,14 +347,7 @@ impl Engine {
 
     /// Runs one plain command on a pooled connection, within the timeout.
     async fn command<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, EngineError> {
-        self.bounded(async {
-            let mut conn = self.inner.pool.get().await?;
-            conn.begin();
-            let result = cmd.query_async(&mut conn.redis).await;
-            conn.settle(&result);
-            Ok(result?)
-        })
-        .await
+        self.call(Call::Command(cmd)).await
     }
 
     /// Runs a prepared script on a pooled connection, within the timeout.
@@ -362,10 +355,19 @@ impl Engine {
         &self,
         invocation: &redis::ScriptInvocation<'_>,
     ) -> Result<T, EngineError> {
+        self.call(Call::Script(invocation)).await
+    }
+
+    /// One request on a pooled connection; a connection whose request failed on the wire or was
+    /// cut off by the timeout is not reused (see `pool.rs`).
+    async fn call<T: redis::FromRedisValue>(&self, call: Call<'_, '_>) -> Result<T, EngineError> {
         self.bounded(async {
             let mut conn = self.inner.pool.get().await?;
             conn.begin();
-            let result = invocation.invoke_async(&mut conn.redis).await;
+            let result = match call {
+                Call::Command(cmd) => cmd.query_async(&mut conn.redis).await,
+                Call::Script(invocation) => invocation.invoke_async(&mut conn.redis).await,
+            };
             conn.settle(&result);
             Ok(result?)
         })
@@ -384,6 +386,11 @@ impl Engine {
             ))),
         }
     }
+}
+
+enum Call<'a, 's> {
+    Command(&'a redis::Cmd),
+    Script(&'a redis::ScriptInvocation<'s>),
 }
 
 enum Step {

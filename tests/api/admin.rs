@@ -2,15 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{
-    assert_message_error, spawn_app, test_settings, TestApp, TestRedis, ADMIN_TOKEN,
-};
-
-async fn admin(app: &TestApp, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-    app.client
-        .request(method, app.url(&format!("/admin/v1{path}")))
-        .bearer_auth(ADMIN_TOKEN)
-}
+use crate::helpers::{assert_message_error, spawn_app, test_settings, TestRedis, ADMIN_TOKEN};
 
 /// Creating an account answers 201 with its settings and a token; plans set their defaults.
 #[tokio::test]
@@ -99,16 +91,16 @@ async fn invalid_accounts_are_refused_with_400() {
         json!({"plan": "hobbyist", "label": "x".repeat(257)}),
     ];
     for body in bodies {
-        let response = admin(&app, reqwest::Method::POST, "/lockable/accounts")
-            .await
+        let response = app
+            .admin(reqwest::Method::POST, "/lockable/accounts")
             .json(&body)
             .send()
             .await
             .expect("POST");
         assert_message_error(response, 400).await;
     }
-    let broken = admin(&app, reqwest::Method::POST, "/lockable/accounts")
-        .await
+    let broken = app
+        .admin(reqwest::Method::POST, "/lockable/accounts")
         .header("content-type", "application/json")
         .body("{not json")
         .send()
@@ -132,8 +124,8 @@ async fn an_account_can_be_shown_changed_and_revoked() {
         created["accountId"].as_str().expect("id")
     );
 
-    let shown: serde_json::Value = admin(&app, reqwest::Method::GET, &path)
-        .await
+    let shown: serde_json::Value = app
+        .admin(reqwest::Method::GET, &path)
         .send()
         .await
         .expect("GET")
@@ -146,8 +138,8 @@ async fn an_account_can_be_shown_changed_and_revoked() {
         "the token is shown only at creation"
     );
 
-    let changed: serde_json::Value = admin(&app, reqwest::Method::PATCH, &path)
-        .await
+    let changed: serde_json::Value = app
+        .admin(reqwest::Method::PATCH, &path)
         .json(&json!({"leaseSeconds": 45, "label": ""}))
         .send()
         .await
@@ -159,8 +151,8 @@ async fn an_account_can_be_shown_changed_and_revoked() {
     assert_eq!(changed["privateNamespace"], true, "untouched");
     assert!(changed["label"].is_null(), "an empty label clears it");
 
-    let downgraded: serde_json::Value = admin(&app, reqwest::Method::PATCH, &path)
-        .await
+    let downgraded: serde_json::Value = app
+        .admin(reqwest::Method::PATCH, &path)
         .json(&json!({"plan": "hobbyist"}))
         .send()
         .await
@@ -170,26 +162,26 @@ async fn an_account_can_be_shown_changed_and_revoked() {
         .expect("json");
     assert_eq!(downgraded["leaseSeconds"], 60);
     assert_eq!(downgraded["privateNamespace"], false);
-    let refused = admin(&app, reqwest::Method::PATCH, &path)
-        .await
+    let refused = app
+        .admin(reqwest::Method::PATCH, &path)
         .json(&json!({"leaseSeconds": 10}))
         .send()
         .await
         .expect("PATCH");
     assert_message_error(refused, 400).await;
 
-    let revoked = admin(&app, reqwest::Method::DELETE, &path)
-        .await
+    let revoked = app
+        .admin(reqwest::Method::DELETE, &path)
         .send()
         .await
         .expect("DELETE");
     assert_eq!(revoked.status(), 200);
     for method in [reqwest::Method::GET, reqwest::Method::DELETE] {
-        let gone = admin(&app, method, &path).await.send().await.expect("sent");
+        let gone = app.admin(method, &path).send().await.expect("sent");
         assert_message_error(gone, 404).await;
     }
-    let patch_gone = admin(&app, reqwest::Method::PATCH, &path)
-        .await
+    let patch_gone = app
+        .admin(reqwest::Method::PATCH, &path)
         .json(&json!({"label": "y"}))
         .send()
         .await

@@ -292,12 +292,17 @@ impl TestApp {
         }
     }
 
+    /// A request to the admin API (`path` below `/admin/v1`) with the admin token.
+    pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(&format!("/admin/v1{path}")))
+            .bearer_auth(ADMIN_TOKEN)
+    }
+
     /// `POST /admin/v1/lockable/accounts` with `body`; returns the 201 body (with its token).
     pub async fn create_lockable_account(&self, body: serde_json::Value) -> serde_json::Value {
         let response = self
-            .client
-            .post(self.url("/admin/v1/lockable/accounts"))
-            .bearer_auth(ADMIN_TOKEN)
+            .admin(reqwest::Method::POST, "/lockable/accounts")
             .json(&body)
             .send()
             .await

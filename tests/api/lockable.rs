@@ -146,13 +146,12 @@ async fn a_revoked_token_is_refused_and_its_locks_are_released() {
     assert!(app.lockable_ok("acquire", "a", token).await);
     assert!(app.lockable_ok("acquire", "b", token).await);
 
+    let path = format!(
+        "/lockable/accounts/{}",
+        account["accountId"].as_str().expect("id")
+    );
     let revoked = app
-        .client
-        .delete(app.url(&format!(
-            "/admin/v1/lockable/accounts/{}",
-            account["accountId"].as_str().expect("id")
-        )))
-        .bearer_auth(crate::helpers::ADMIN_TOKEN)
+        .admin(reqwest::Method::DELETE, &path)
         .send()
         .await
         .expect("DELETE");
@@ -272,13 +271,12 @@ async fn a_changed_lease_applies_to_the_next_acquire() {
         .await;
     let token = account["token"].as_str().expect("token");
     let other = new_token(&app, json!({"plan": "hobbyist"})).await;
+    let path = format!(
+        "/lockable/accounts/{}",
+        account["accountId"].as_str().expect("id")
+    );
     let patched = app
-        .client
-        .patch(app.url(&format!(
-            "/admin/v1/lockable/accounts/{}",
-            account["accountId"].as_str().expect("id")
-        )))
-        .bearer_auth(crate::helpers::ADMIN_TOKEN)
+        .admin(reqwest::Method::PATCH, &path)
         .json(&json!({"leaseSeconds": 1}))
         .send()
         .await
