@@ -8,8 +8,11 @@
 --   KEYS[3] waiters   hash: waiter token -> lease length in ms it asked for
 --   KEYS[4] presence  sorted set: waiter token -> Redis time in ms after which it counts as gone
 --   KEYS[5] fence     string: the last fencing token issued for this lock
---   KEYS[6] index     (grouped namespaces only) sorted set: lock name -> Redis time in ms when
---                     its current state ends (a lease's expiry) or began (when it became free)
+--   KEYS[6] index     (grouped namespaces only) sorted set: lock name -> Redis ms of its last
+--                     change; the key expires when the last of its locks' records does
+--   KEYS[7] info      (grouped namespaces only) hash: the current or last lease's owner, label
+--                     and fencing token, created_ms, updated_ms; it expires `retention` after
+--                     the lease ended, so a released lock stays visible that long
 -- and the same leading arguments:
 --   ARGV[1] owner token of the caller
 --   ARGV[2] lease length in ms the caller asks for
@@ -17,16 +20,21 @@
 --   ARGV[4] how long the fence key outlives its last use, in ms
 --   ARGV[5] pub/sub channel on which hand-offs are announced
 --   ARGV[6] the lock's name, as the index records it
--- Script-specific arguments start at ARGV[7].
+--   ARGV[7] retention in ms of a grouped lock's record after its lease ended (0 otherwise)
+--   ARGV[8] the caller's label (e.g. a requester), "" for none: a holder asking again with the
+--           same non-empty label gets its lease renewed instead of "busy"
+-- Script-specific arguments start at ARGV[9].
 
 local K_LEASE, K_QUEUE, K_WAITERS, K_PRESENCE, K_FENCE = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local K_INDEX = KEYS[6]
+local K_INDEX, K_INFO = KEYS[6], KEYS[7]
 local owner = ARGV[1]
 local lease_ms = tonumber(ARGV[2])
 local presence_ms = tonumber(ARGV[3])
 local fence_ttl_ms = tonumber(ARGV[4])
 local channel = ARGV[5]
 local name = ARGV[6]
+local retention_ms = tonumber(ARGV[7])
+local label = ARGV[8]
 
 -- Redis's clock, never a pod's: milliseconds and microseconds since the epoch.
 local function clock()
@@ -41,24 +49,34 @@ local function int(n)
   return string.format('%d', n)
 end
 
--- Records in the group's index when the lock's current state ends (held) or began (free).
-local function touch_index(at_ms)
-  if K_INDEX then
-    redis.call('ZADD', K_INDEX, int(at_ms), name)
+-- A grouped lock's record and index entry: it changed now, and its record lasts until
+-- `until_ms` (the lease's end, or now when it became free) plus the retention.
+local function record_change(until_ms)
+  if not K_INFO then
+    return
+  end
+  redis.call('HSETNX', K_INFO, 'created_ms', int(now_ms))
+  redis.call('HSET', K_INFO, 'updated_ms', int(now_ms))
+  local info_end = until_ms + retention_ms
+  redis.call('PEXPIREAT', K_INFO, int(info_end))
+  redis.call('ZADD', K_INDEX, int(now_ms), name)
+  local index_end = redis.call('PEXPIRETIME', K_INDEX)
+  if index_end < info_end then
+    redis.call('PEXPIREAT', K_INDEX, int(info_end))
   end
 end
 
--- Sets the lease to end at `expires` (Redis time, ms), as hash field, key expiry and index.
+-- Sets the lease to end at `expires` (Redis time, ms), as hash field and key expiry.
 local function set_expiry(expires)
   redis.call('HSET', K_LEASE, 'expires_ms', int(expires))
   redis.call('PEXPIREAT', K_LEASE, int(expires))
-  touch_index(expires)
+  record_change(expires)
 end
 
 -- The lock becomes free now.
 local function drop_lease()
   redis.call('DEL', K_LEASE)
-  touch_index(now_ms)
+  record_change(now_ms)
 end
 
 -- Strictly above every token issued before, also when the fence key was lost: the token is at
@@ -78,9 +96,13 @@ local function grant(who, ms, claimed)
   if not claimed then
     expires = now_ms + math.min(ms, presence_ms)
   end
+  local who_label = (who == owner) and label or ''
   redis.call('DEL', K_LEASE)
   redis.call('HSET', K_LEASE, 'owner', who, 'fence', int(fence), 'acquired_ms', int(now_ms),
-    'claimed', claimed and '1' or '0', 'lease_ms', int(ms))
+    'claimed', claimed and '1' or '0', 'lease_ms', int(ms), 'label', who_label)
+  if K_INFO then
+    redis.call('HSET', K_INFO, 'owner', who, 'label', who_label, 'fence', int(fence))
+  end
   set_expiry(expires)
   return fence, expires
 end

@@ -1,21 +1,33 @@
--- acquire_lease.lua: take the lock, claim a hand-off made to the caller, or join the queue.
--- A lock the caller already holds is "busy" to it too (not re-entrant).
--- KEYS and ARGV[1..6]: see _lock_lib.lua.
--- ARGV[7] "1": join the FIFO queue (or refresh one's place and presence) when the lock is held;
+-- acquire_lease.lua: take the lock, claim a hand-off made to the caller, renew the lease of a
+-- holder with the caller's label, or join the queue. Otherwise a lock the caller already holds
+-- is "busy" to it too (not re-entrant).
+-- KEYS and ARGV[1..8]: see _lock_lib.lua.
+-- ARGV[9] "1": join the FIFO queue (or refresh one's place and presence) when the lock is held;
 --         "0": do not wait.
--- Returns {status, a, b, c}:
---   {"acquired", fencing_token, expires_ms, acquired_ms}  the caller holds the lock now
---   {"queued", position, holder_pttl_ms, 0}               position 1 is next in line
---   {"busy", holder_pttl_ms, 0, 0}                        held (by another, or by the caller
---                                                         itself); not waiting
-local wait = ARGV[7] == '1'
+-- Returns {status, a, b, c, d}:
+--   {"acquired", fencing_token, expires_ms, acquired_ms, owner}  the caller holds the lock now
+--   {"resumed", fencing_token, expires_ms, acquired_ms, owner}   the holder had the caller's
+--                                       label: its lease (owner token unchanged) runs again
+--   {"queued", position, holder_pttl_ms, 0, ""}                  position 1 is next in line
+--   {"busy", holder_pttl_ms, 0, 0, ""}                           held (by another, or by the
+--                                                                caller itself); not waiting
+local wait = ARGV[9] == '1'
 
 promote()
 local holder = lease_field('owner')
 
+if holder and label ~= '' and lease_field('label') == label and lease_field('claimed') == '1' then
+  -- The same requester again (e.g. a retried request): renew, keep its lease id.
+  local expires = now_ms + lease_ms
+  redis.call('HSET', K_LEASE, 'lease_ms', int(lease_ms))
+  set_expiry(expires)
+  return {'resumed', tonumber(lease_field('fence')), expires, tonumber(lease_field('acquired_ms')),
+    holder}
+end
+
 if holder == owner and lease_field('claimed') == '1' then
   -- The holder asking again is refused like anyone else: holding is not re-entrant.
-  return {'busy', redis.call('PTTL', K_LEASE), 0, 0}
+  return {'busy', redis.call('PTTL', K_LEASE), 0, 0, ''}
 end
 
 if holder == owner then
@@ -24,19 +36,20 @@ if holder == owner then
   redis.call('HSET', K_LEASE, 'claimed', '1', 'lease_ms', int(lease_ms))
   set_expiry(expires)
   forget_waiter(owner)
-  return {'acquired', tonumber(lease_field('fence')), expires, tonumber(lease_field('acquired_ms'))}
+  return {'acquired', tonumber(lease_field('fence')), expires, tonumber(lease_field('acquired_ms')),
+    owner}
 end
 
 if not holder then
   -- Free, and promote() found no live waiter ahead of the caller.
   forget_waiter(owner)
   local fence, expires = grant(owner, lease_ms, true)
-  return {'acquired', fence, expires, now_ms}
+  return {'acquired', fence, expires, now_ms, owner}
 end
 
 local pttl = redis.call('PTTL', K_LEASE)
 if not wait then
-  return {'busy', pttl, 0, 0}
+  return {'busy', pttl, 0, 0, ''}
 end
 
 if not redis.call('ZSCORE', K_QUEUE, owner) then
@@ -45,4 +58,4 @@ if not redis.call('ZSCORE', K_QUEUE, owner) then
   redis.call('HSET', K_WAITERS, owner, int(lease_ms))
 end
 redis.call('ZADD', K_PRESENCE, int(now_ms + presence_ms), owner)
-return {'queued', redis.call('ZRANK', K_QUEUE, owner) + 1, pttl, 0}
+return {'queued', redis.call('ZRANK', K_QUEUE, owner) + 1, pttl, 0, ''}

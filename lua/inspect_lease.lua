@@ -1,5 +1,5 @@
 -- inspect_lease.lua: who holds the lock and how many wait for it.
--- KEYS and ARGV[1..6]: see _lock_lib.lua (ARGV[1] and ARGV[2] are unused). It writes only what
+-- KEYS and ARGV[1..8]: see _lock_lib.lua (ARGV[1] and ARGV[2] are unused). It writes only what
 -- promote() writes: a lease that expired is handed to the next waiter before it is reported.
 -- Returns {status, owner, fencing_token, acquired_ms, expires_ms, waiting}:
 --   {"held", owner, fencing_token, acquired_ms, expires_ms, waiting}

@@ -1,39 +1,33 @@
--- list_locks.lua: every lock of a grouped namespace, held ones and recently freed ones.
--- KEYS[1] the group's index (sorted set: name -> when its state ends or began, Redis ms).
--- ARGV[1] the group's member key prefix; a lock's lease key is ARGV[1] .. name .. ':lease'
---         (same hash tag as KEYS[1], so in the same cluster slot).
--- ARGV[2] retention in ms: a lock free for longer than this is dropped from the index.
--- Returns a flat array, six items per lock, sorted by name:
---   name, owner ("" when free), fencing_token, acquired_ms, expires_ms, free_since_ms
---   (a held lock has free_since_ms 0; a free one has owner "" and zeros for the lease fields)
+-- list_locks.lua: the records of a grouped namespace's locks, held ones and released ones whose
+-- record has not yet expired (see _lock_lib.lua, KEYS[7]).
+-- KEYS[1] the group's index (sorted set: lock name -> Redis ms of its last change)
+-- ARGV[1] the group's member key prefix: a lock's keys are ARGV[1] .. name .. ':lease' and
+--         ':info' (same hash tag as KEYS[1], so in the same cluster slot)
+-- ARGV[2] one lock name to describe, or "" for all of them
+-- Returns a flat array, eight items per lock, sorted by name:
+--   name, owner, label, fencing_token, created_ms, updated_ms, locked (1/0), expires_ms (0 if free)
+-- Names whose record expired are dropped from the index as they are met.
 local index = KEYS[1]
 local member_prefix = ARGV[1]
-local retention_ms = tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now_ms = math.floor((tonumber(t[1]) * 1000000 + tonumber(t[2])) / 1000)
 
-local entries = redis.call('ZRANGE', index, 0, -1, 'WITHSCORES')
 local names = {}
-for i = 1, #entries, 2 do
-  names[#names + 1] = {entries[i], tonumber(entries[i + 1])}
+if ARGV[2] ~= '' then
+  names[1] = ARGV[2]
+else
+  names = redis.call('ZRANGE', index, 0, -1)
+  table.sort(names)
 end
-table.sort(names, function(a, b) return a[1] < b[1] end)
 
 local out = {}
-for _, entry in ipairs(names) do
-  local name, score = entry[1], entry[2]
-  local lease = redis.call('HMGET', member_prefix .. name .. ':lease', 'owner', 'fence',
-    'acquired_ms', 'expires_ms')
-  if lease[1] then
-    for _, v in ipairs({name, lease[1], tonumber(lease[2]), tonumber(lease[3]),
-        tonumber(lease[4]), 0}) do
-      out[#out + 1] = v
-    end
-  elseif score < now_ms - retention_ms then
+for _, name in ipairs(names) do
+  local info = redis.call('HMGET', member_prefix .. name .. ':info', 'owner', 'label', 'fence',
+    'created_ms', 'updated_ms')
+  if not info[1] then
     redis.call('ZREM', index, name)
   else
-    -- Free: released at `score`, or its lease ran out at `score`.
-    for _, v in ipairs({name, '', 0, 0, 0, score}) do
+    local expires = redis.call('HGET', member_prefix .. name .. ':lease', 'expires_ms')
+    for _, v in ipairs({name, info[1], info[2], tonumber(info[3]), tonumber(info[4]),
+        tonumber(info[5]), expires and 1 or 0, tonumber(expires or '0')}) do
       out[#out + 1] = v
     end
   end

@@ -1,5 +1,5 @@
 -- release_lease.lua: the holder gives the lock up; the longest live waiter gets it at once.
--- KEYS and ARGV[1..6]: see _lock_lib.lua (ARGV[2] is unused).
+-- KEYS and ARGV[1..8]: see _lock_lib.lua (ARGV[2] is unused).
 -- Returns {status}:
 --   {"released"}   the caller held the lock and no longer does
 --   {"not_owner"}  someone else holds it; nothing changed

@@ -1,5 +1,5 @@
 -- renew_lease.lua: the holder extends its lease to ARGV[2] ms from now.
--- KEYS and ARGV[1..6]: see _lock_lib.lua.
+-- KEYS and ARGV[1..8]: see _lock_lib.lua.
 -- Returns {status, expires_ms}:
 --   {"renewed", expires_ms}  the caller holds the lock until expires_ms
 --   {"not_owner", 0}         someone else holds it; nothing changed

@@ -18,7 +18,7 @@ use crate::accounts::{authenticate_lockable, lockable_namespace};
 use crate::config::{LockableSettings, Settings};
 use crate::domain::lockable::LockableAccount;
 use crate::domain::LockName;
-use crate::engine::{Engine, LockRef, Release, Renew, TryAcquire};
+use crate::engine::{Engine, Holder, LockRef, Release, Renew, TryAcquire};
 use crate::http::ApiError;
 
 pub const TITLE: &str = "lockable";
@@ -159,9 +159,12 @@ impl LockableApi {
             let lease = Duration::from_secs(account.lease_seconds);
             let verdict = match op {
                 Op::Acquire => match self.engine.try_acquire(&lock, &account.id, lease).await? {
-                    TryAcquire::Acquired(lease) => Verdict::Yes {
-                        fence: Some(lease.fencing_token),
-                    },
+                    // Resumed needs a label; lockable has none, so it only comes as Acquired.
+                    TryAcquire::Acquired(lease) | TryAcquire::Resumed(Holder { lease, .. }) => {
+                        Verdict::Yes {
+                            fence: Some(lease.fencing_token),
+                        }
+                    }
                     TryAcquire::HeldByOther { .. } => Verdict::No,
                 },
                 Op::Heartbeat => match self.engine.renew(&lock, &account.id, lease).await? {

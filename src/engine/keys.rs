@@ -9,7 +9,10 @@
 //! A *grouped* namespace (e.g. one account's locks) tags by the namespace instead:
 //! `<prefix>:{<namespace>}:<name>:<part>`, plus `<prefix>:{<namespace>}:index`, a sorted set of
 //! the group's lock names by last change. Every lock of the group shares one slot with the index,
-//! so scripts keep it exact and listing needs no scan. Namespaces of a group must not contain `}`.
+//! so scripts keep it exact and listing needs no scan. Its locks also keep a record (`:info`)
+//! that outlives their lease by a retention. Namespaces of a group must not contain `}`.
+
+use std::time::Duration;
 
 use crate::domain::LockName;
 
@@ -20,8 +23,9 @@ pub struct LockRef {
     pub namespace: String,
     /// The name the client gave.
     pub name: LockName,
-    /// Listable: keys tagged by namespace, with an index (see the module doc).
-    pub grouped: bool,
+    /// Listable, with records kept this long after a lease ends: keys tagged by namespace,
+    /// with an index (see the module doc). `None` for a lock of its own.
+    pub group_retention: Option<Duration>,
 }
 
 impl LockRef {
@@ -30,14 +34,15 @@ impl LockRef {
         Self {
             namespace: namespace.into(),
             name,
-            grouped: false,
+            group_retention: None,
         }
     }
 
-    /// A lock of a grouped namespace, which [`crate::engine::Engine::list`] can list.
-    pub fn grouped(namespace: impl Into<String>, name: LockName) -> Self {
+    /// A lock of a grouped namespace, which [`crate::engine::Engine::list`] can list; its
+    /// record stays `retention` after its lease ended.
+    pub fn grouped(namespace: impl Into<String>, name: LockName, retention: Duration) -> Self {
         Self {
-            grouped: true,
+            group_retention: Some(retention),
             ..Self::new(namespace, name)
         }
     }
@@ -51,8 +56,8 @@ pub struct LockKeys {
     pub waiters: String,
     pub presence: String,
     pub fence: String,
-    /// The group's index, for a grouped namespace.
-    pub index: Option<String>,
+    /// The group's index and the lock's record, for a grouped namespace.
+    pub grouped: Option<GroupedKeys>,
     /// Pub/sub channel on which hand-offs of this lock are announced.
     pub channel: String,
     /// The name, as the index records it.
@@ -60,8 +65,9 @@ pub struct LockKeys {
 }
 
 impl LockKeys {
-    /// KEYS of every lock script: the five lock keys, then the index if grouped.
+    /// KEYS of every lock script: the five lock keys, then index and record if grouped.
     pub fn script_keys(&self) -> impl Iterator<Item = &str> {
+        let grouped = self.grouped.iter().flat_map(|g| [&g.index, &g.info]);
         [
             &self.lease,
             &self.queue,
@@ -70,9 +76,17 @@ impl LockKeys {
             &self.fence,
         ]
         .into_iter()
-        .chain(self.index.as_ref())
+        .chain(grouped)
         .map(String::as_str)
     }
+}
+
+/// The keys a lock of a grouped namespace has beyond the five of every lock.
+#[derive(Debug, Clone)]
+pub struct GroupedKeys {
+    pub index: String,
+    pub info: String,
+    pub retention: Duration,
 }
 
 /// Builds key names under one configurable prefix.
@@ -93,15 +107,21 @@ impl KeyBuilder {
     }
 
     pub fn lock(&self, lock: &LockRef) -> LockKeys {
-        let (base, index) = if lock.grouped {
-            let group = self.group(&lock.namespace);
-            (
-                format!("{}{}", group.member_prefix, lock.name),
-                Some(group.index),
-            )
-        } else {
-            let base = format!("{}:{{{}:{}}}", self.prefix, lock.namespace, lock.name);
-            (base, None)
+        let (base, grouped) = match lock.group_retention {
+            Some(retention) => {
+                let group = self.group(&lock.namespace);
+                let base = format!("{}{}", group.member_prefix, lock.name);
+                let grouped = GroupedKeys {
+                    index: group.index,
+                    info: format!("{base}:info"),
+                    retention,
+                };
+                (base, Some(grouped))
+            }
+            None => (
+                format!("{}:{{{}:{}}}", self.prefix, lock.namespace, lock.name),
+                None,
+            ),
         };
         LockKeys {
             lease: format!("{base}:lease"),
@@ -109,7 +129,7 @@ impl KeyBuilder {
             waiters: format!("{base}:waiters"),
             presence: format!("{base}:presence"),
             fence: format!("{base}:fence"),
-            index,
+            grouped,
             channel: format!("{base}:events"),
             name: lock.name.to_string(),
         }
@@ -184,13 +204,16 @@ mod tests {
         let a = builder.lock(&LockRef::grouped(
             "acct-1",
             LockName::parse("a}b").expect("valid"),
+            Duration::ZERO,
         ));
         let b = builder.lock(&LockRef::grouped(
             "acct-1",
             LockName::parse("z").expect("valid"),
+            Duration::ZERO,
         ));
-        let index = a.index.clone().expect("grouped locks have an index");
-        assert_eq!(Some(&index), b.index.as_ref());
+        let index = a.grouped.as_ref().expect("grouped").index.clone();
+        assert_eq!(index, b.grouped.as_ref().expect("grouped").index);
+        assert_eq!(a.script_keys().count(), 7);
         for key in a.script_keys().chain(b.script_keys()) {
             assert_eq!(hash_tag(key), "acct-1", "key {key}");
         }

@@ -22,9 +22,9 @@ use tokio::time::Instant;
 
 pub use accounts::{AccountRecord, AccountUpdate};
 pub use error::EngineError;
-pub use keys::{KeyBuilder, LockKeys, LockRef};
+pub use keys::{GroupedKeys, KeyBuilder, LockKeys, LockRef};
 pub use notifier::Notifier;
-pub use outcome::{Acquire, Holder, Lease, ListedLock, LockState, Release, Renew, TryAcquire};
+pub use outcome::{Acquire, Holder, Lease, LockRecord, LockState, Release, Renew, TryAcquire};
 
 use crate::config::RedisSettings;
 
@@ -93,13 +93,30 @@ impl Engine {
         owner: &Owner,
         lease: Duration,
     ) -> Result<TryAcquire, EngineError> {
+        self.try_acquire_labelled(lock, owner, "", lease).await
+    }
+
+    /// [`Engine::try_acquire`] for a caller with a label (e.g. a requester name): if the holder
+    /// has the same non-empty label, its lease is renewed and kept ([`TryAcquire::Resumed`]),
+    /// so a retried request does not leak the lock.
+    pub async fn try_acquire_labelled(
+        &self,
+        lock: &LockRef,
+        owner: &Owner,
+        label: &str,
+        lease: Duration,
+    ) -> Result<TryAcquire, EngineError> {
         let keys = self.inner.keys.lock(lock);
-        Ok(match self.acquire_step(&keys, owner, lease, false).await? {
-            Step::Acquired(lease) => TryAcquire::Acquired(lease),
-            Step::Busy { holder_ttl_ms } | Step::Queued { holder_ttl_ms, .. } => {
-                TryAcquire::HeldByOther { holder_ttl_ms }
-            }
-        })
+        let caller = Caller { owner, label };
+        Ok(
+            match self.acquire_step(&keys, caller, lease, false).await? {
+                Step::Acquired(lease) => TryAcquire::Acquired(lease),
+                Step::Resumed(holder) => TryAcquire::Resumed(holder),
+                Step::Busy { holder_ttl_ms } | Step::Queued { holder_ttl_ms, .. } => {
+                    TryAcquire::HeldByOther { holder_ttl_ms }
+                }
+            },
+        )
     }
 
     /// Takes the lock, waiting up to `wait` in its FIFO queue. If the caller's future is dropped
@@ -112,8 +129,11 @@ impl Engine {
         wait: Duration,
     ) -> Result<Acquire, EngineError> {
         // A free lock costs this one round trip; only a busy one needs the channel and queue.
-        if let TryAcquire::Acquired(lease) = self.try_acquire(lock, owner, lease).await? {
-            return Ok(Acquire::Acquired(lease));
+        match self.try_acquire(lock, owner, lease).await? {
+            TryAcquire::Acquired(lease) | TryAcquire::Resumed(Holder { lease, .. }) => {
+                return Ok(Acquire::Acquired(lease))
+            }
+            TryAcquire::HeldByOther { .. } => {}
         }
         if wait.is_zero() {
             return Ok(Acquire::TimedOut);
@@ -133,9 +153,11 @@ impl Engine {
         let mut shutdown = self.inner.shutdown.subscribe();
         let refresh = self.inner.presence / 3;
         loop {
-            let step = self.acquire_step(&keys, owner, lease, true).await;
+            let step = self
+                .acquire_step(&keys, anonymous(owner), lease, true)
+                .await;
             let (position, holder_ttl_ms) = match step {
-                Ok(Step::Acquired(lease)) => {
+                Ok(Step::Acquired(lease) | Step::Resumed(Holder { lease, .. })) => {
                     guard.armed = false;
                     return Ok(Acquire::Acquired(lease));
                 }
@@ -177,7 +199,13 @@ impl Engine {
     pub async fn release(&self, lock: &LockRef, owner: &Owner) -> Result<Release, EngineError> {
         let keys = self.inner.keys.lock(lock);
         let (status,): (String,) = self
-            .run(&scripts::RELEASE_LEASE, &keys, owner, Duration::ZERO, None)
+            .run(
+                &scripts::RELEASE_LEASE,
+                &keys,
+                anonymous(owner),
+                Duration::ZERO,
+                None,
+            )
             .await?;
         match status.as_str() {
             "released" => Ok(Release::Released),
@@ -196,7 +224,7 @@ impl Engine {
     ) -> Result<Renew, EngineError> {
         let keys = self.inner.keys.lock(lock);
         let (status, expires_at_ms): (String, i64) = self
-            .run(&scripts::RENEW_LEASE, &keys, owner, lease, None)
+            .run(&scripts::RENEW_LEASE, &keys, anonymous(owner), lease, None)
             .await?;
         match status.as_str() {
             "renewed" => Ok(Renew::Renewed { expires_at_ms }),
@@ -217,7 +245,13 @@ impl Engine {
             i64,
             u64,
         ) = self
-            .run(&scripts::INSPECT_LEASE, &keys, "", Duration::ZERO, None)
+            .run(
+                &scripts::INSPECT_LEASE,
+                &keys,
+                anonymous(""),
+                Duration::ZERO,
+                None,
+            )
             .await?;
         let holder = match status.as_str() {
             "held" => Some(Holder {
@@ -234,49 +268,49 @@ impl Engine {
         Ok(LockState { holder, waiting })
     }
 
-    /// Every lock of a grouped namespace: held ones, and free ones that changed within
-    /// `retention` (older ones are dropped from the index as they are met). Sorted by name.
-    pub async fn list(
-        &self,
-        namespace: &str,
-        retention: Duration,
-    ) -> Result<Vec<ListedLock>, EngineError> {
+    /// The records of a grouped namespace's locks, held ones and released ones still retained,
+    /// sorted by name.
+    pub async fn list(&self, namespace: &str) -> Result<Vec<LockRecord>, EngineError> {
+        self.records(namespace, "").await
+    }
+
+    /// The record of one grouped lock, or `None` if it is unknown (never acquired, or released
+    /// longer ago than its retention).
+    pub async fn describe(&self, lock: &LockRef) -> Result<Option<LockRecord>, EngineError> {
+        Ok(self
+            .records(&lock.namespace, lock.name.as_str())
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn records(&self, namespace: &str, only: &str) -> Result<Vec<LockRecord>, EngineError> {
         let group = self.inner.keys.group(namespace);
         let mut invocation = scripts::LIST_LOCKS.prepare_invoke();
         invocation
             .key(&group.index)
             .arg(&group.member_prefix)
-            .arg(millis(retention));
+            .arg(only);
         let flat: Vec<redis::Value> = self.invoke(&invocation).await?;
-        let field = |value: &redis::Value| -> Result<i64, EngineError> {
-            redis::from_redis_value_ref(value).map_err(|e| EngineError::Protocol(e.to_string()))
-        };
-        let text = |value: &redis::Value| -> Result<String, EngineError> {
-            redis::from_redis_value_ref(value).map_err(|e| EngineError::Protocol(e.to_string()))
-        };
-        flat.chunks(6)
+        let bad = |e: redis::ParsingError| EngineError::Protocol(format!("list_locks: {e}"));
+        flat.chunks(8)
             .map(|row| {
-                let [name, owner, fence, acquired, expires, free_since] = row else {
+                let [name, owner, label, fence, created, updated, locked, expires] = row else {
                     return Err(unexpected("list_locks", "a short row"));
                 };
-                let owner = text(owner)?;
-                let holder = if owner.is_empty() {
-                    None
-                } else {
-                    Some(Holder {
-                        owner,
-                        lease: Lease {
-                            fencing_token: u64::try_from(field(fence)?)
-                                .map_err(|_| unexpected("list_locks", "negative fence"))?,
-                            acquired_at_ms: field(acquired)?,
-                            expires_at_ms: field(expires)?,
-                        },
-                    })
-                };
-                Ok(ListedLock {
+                let int = |v: &redis::Value| redis::from_redis_value_ref::<i64>(v).map_err(bad);
+                let text = |v: &redis::Value| redis::from_redis_value_ref::<String>(v).map_err(bad);
+                let locked = int(locked)? == 1;
+                Ok(LockRecord {
                     name: text(name)?,
-                    free_since_ms: holder.is_none().then(|| field(free_since)).transpose()?,
-                    holder,
+                    locked,
+                    owner: text(owner)?,
+                    label: text(label)?,
+                    fencing_token: u64::try_from(int(fence)?)
+                        .map_err(|_| unexpected("list_locks", "negative fence"))?,
+                    created_at_ms: int(created)?,
+                    updated_at_ms: int(updated)?,
+                    expires_at_ms: if locked { Some(int(expires)?) } else { None },
                 })
             })
             .collect()
@@ -285,20 +319,27 @@ impl Engine {
     async fn acquire_step(
         &self,
         keys: &LockKeys,
-        owner: &Owner,
+        caller: Caller<'_>,
         lease: Duration,
         wait: bool,
     ) -> Result<Step, EngineError> {
         let flag = if wait { "1" } else { "0" };
-        let (status, a, b, c): (String, i64, i64, i64) = self
-            .run(&scripts::ACQUIRE_LEASE, keys, owner, lease, Some(flag))
+        let (status, a, b, c, holder): (String, i64, i64, i64, String) = self
+            .run(&scripts::ACQUIRE_LEASE, keys, caller, lease, Some(flag))
             .await?;
-        match status.as_str() {
-            "acquired" => Ok(Step::Acquired(Lease {
+        let lease = || -> Result<Lease, EngineError> {
+            Ok(Lease {
                 fencing_token: u64::try_from(a)
                     .map_err(|_| unexpected("acquire_lease", "negative fence"))?,
                 expires_at_ms: b,
                 acquired_at_ms: c,
+            })
+        };
+        match status.as_str() {
+            "acquired" => Ok(Step::Acquired(lease()?)),
+            "resumed" => Ok(Step::Resumed(Holder {
+                lease: lease()?,
+                owner: holder,
             })),
             "queued" => Ok(Step::Queued {
                 position: a,
@@ -311,7 +352,13 @@ impl Engine {
 
     async fn leave_queue(&self, keys: &LockKeys, owner: &Owner) -> Result<(), EngineError> {
         let (status,): (String,) = self
-            .run(&scripts::LEAVE_QUEUE, keys, owner, Duration::ZERO, None)
+            .run(
+                &scripts::LEAVE_QUEUE,
+                keys,
+                anonymous(owner),
+                Duration::ZERO,
+                None,
+            )
             .await?;
         match status.as_str() {
             "left" | "released" => Ok(()),
@@ -324,7 +371,7 @@ impl Engine {
         &self,
         script: &Script,
         keys: &LockKeys,
-        owner: &Owner,
+        caller: Caller<'_>,
         lease: Duration,
         extra: Option<&str>,
     ) -> Result<T, EngineError> {
@@ -332,13 +379,19 @@ impl Engine {
         for key in keys.script_keys() {
             invocation.key(key);
         }
+        let retention = keys
+            .grouped
+            .as_ref()
+            .map_or(Duration::ZERO, |g| g.retention);
         invocation
-            .arg(owner)
+            .arg(caller.owner)
             .arg(millis(lease))
             .arg(millis(self.inner.presence))
             .arg(millis(self.inner.fence_retention))
             .arg(&keys.channel)
-            .arg(&keys.name);
+            .arg(&keys.name)
+            .arg(millis(retention))
+            .arg(caller.label);
         if let Some(extra) = extra {
             invocation.arg(extra);
         }
@@ -393,8 +446,20 @@ enum Call<'a, 's> {
     Script(&'a redis::ScriptInvocation<'s>),
 }
 
+/// Who runs a lock script: an owner token, and a label or "".
+#[derive(Clone, Copy)]
+struct Caller<'a> {
+    owner: &'a Owner,
+    label: &'a str,
+}
+
+fn anonymous(owner: &Owner) -> Caller<'_> {
+    Caller { owner, label: "" }
+}
+
 enum Step {
     Acquired(Lease),
+    Resumed(Holder),
     Queued { position: i64, holder_ttl_ms: i64 },
     Busy { holder_ttl_ms: i64 },
 }

@@ -14,6 +14,8 @@ pub struct Lease {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TryAcquire {
     Acquired(Lease),
+    /// The holder had the caller's label: its lease was renewed and keeps its owner token.
+    Resumed(Holder),
     /// Held by someone else (or promised to a waiter); the holder's lease ends in this many ms.
     HeldByOther {
         holder_ttl_ms: i64,
@@ -58,11 +60,22 @@ pub struct LockState {
     pub waiting: u64,
 }
 
-/// One lock of a grouped namespace, as [`crate::engine::Engine::list`] reports it.
+/// The record of a grouped namespace's lock: its current lease, or its last one for as long as
+/// the group's retention keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedLock {
+pub struct LockRecord {
     pub name: String,
-    pub holder: Option<Holder>,
-    /// When a free lock became free (released, or its lease ran out), Redis ms; `None` if held.
-    pub free_since_ms: Option<i64>,
+    /// Whether a lease is running now.
+    pub locked: bool,
+    /// Owner token of the current or last lease.
+    pub owner: String,
+    /// Label of the current or last holder ("" if it had none).
+    pub label: String,
+    pub fencing_token: u64,
+    /// When the record was created (the first acquisition it remembers), Redis ms.
+    pub created_at_ms: i64,
+    /// Its last acquisition, renewal or release, Redis ms.
+    pub updated_at_ms: i64,
+    /// When the running lease ends, if locked.
+    pub expires_at_ms: Option<i64>,
 }

@@ -180,68 +180,124 @@ async fn uncontended_requests_cost_one_redis_command_each() {
     assert_eq!(after_unlock - after_get, 1, "unlock");
 }
 
-/// A grouped namespace lists its held locks and recently freed ones, sorted by name; freed ones
-/// drop out after the retention; another group's locks never show.
+fn grouped(group: &str, name: &str, retention: Duration) -> lockgate::engine::LockRef {
+    lockgate::engine::LockRef::grouped(
+        group,
+        lockgate::domain::LockName::parse(name).expect("valid"),
+        retention,
+    )
+}
+
+/// A grouped namespace lists its held locks and released ones still retained, sorted by name,
+/// with their last holder; records go when the retention after their lease has passed; another
+/// group's locks never show.
 #[tokio::test]
-async fn list_shows_a_groups_held_and_recently_freed_locks() {
+async fn list_shows_a_groups_held_and_retained_locks() {
     let redis = TestRedis::start().await;
     let app = spawn_app(test_settings(redis.url())).await;
     let engine = &app.engine;
-    let lock = |group: &str, name: &str| {
-        lockgate::engine::LockRef::grouped(
-            group,
-            lockgate::domain::LockName::parse(name).expect("valid"),
-        )
-    };
+    let keep = Duration::from_secs(60);
 
     engine
-        .try_acquire(&lock("g1", "b"), "x", LEASE)
+        .try_acquire(&grouped("g1", "b", keep), "x", LEASE)
         .await
         .expect("acquire");
     engine
-        .try_acquire(&lock("g1", "a"), "y", LEASE)
+        .try_acquire(&grouped("g1", "a", keep), "y", LEASE)
+        .await
+        .expect("acquire");
+    let brief = Duration::from_millis(300);
+    engine
+        .try_acquire(
+            &grouped("g1", "brief", brief),
+            "z",
+            Duration::from_millis(200),
+        )
         .await
         .expect("acquire");
     engine
-        .try_acquire(&lock("g1", "short"), "z", Duration::from_millis(200))
-        .await
-        .expect("acquire");
-    engine
-        .try_acquire(&lock("g2", "other"), "x", LEASE)
+        .try_acquire(&grouped("g2", "other", keep), "x", LEASE)
         .await
         .expect("acquire");
     assert_eq!(
         engine
-            .release(&lock("g1", "b"), "x")
+            .release(&grouped("g1", "b", keep), "x")
             .await
             .expect("release"),
         Release::Released
     );
-    tokio::time::sleep(Duration::from_millis(400)).await;
 
-    let listed = engine
-        .list("g1", Duration::from_secs(60))
-        .await
-        .expect("list");
+    let listed = engine.list("g1").await.expect("list");
     let names: Vec<&str> = listed.iter().map(|l| l.name.as_str()).collect();
-    assert_eq!(names, ["a", "b", "short"]);
-    assert_eq!(listed[0].holder.as_ref().expect("a held").owner, "y");
-    assert!(listed[0].free_since_ms.is_none());
-    assert!(listed[1].holder.is_none(), "b was released");
-    assert!(listed[2].holder.is_none(), "short expired");
-    let short_expired = listed[2].free_since_ms.expect("free since");
-    let b_released = listed[1].free_since_ms.expect("free since");
-    assert!(
-        short_expired > b_released,
-        "expiry is recorded as the moment it became free"
-    );
+    assert_eq!(names, ["a", "b", "brief"]);
+    assert!(listed[0].locked && listed[0].owner == "y");
+    assert!(listed[0].expires_at_ms.is_some());
+    assert!(!listed[1].locked, "b was released");
+    assert_eq!(listed[1].owner, "x", "the last holder is remembered");
+    assert!(listed[1].updated_at_ms >= listed[1].created_at_ms);
 
-    let recent = engine
-        .list("g1", Duration::from_millis(100))
+    // `brief` expires after 200 ms and its record 300 ms later.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let names: Vec<String> = engine
+        .list("g1")
         .await
-        .expect("list");
-    let names: Vec<&str> = recent.iter().map(|l| l.name.as_str()).collect();
-    assert_eq!(names, ["a"], "freed locks past the retention are dropped");
+        .expect("list")
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    assert_eq!(names, ["a", "b"]);
+    assert!(engine
+        .describe(&grouped("g1", "brief", brief))
+        .await
+        .expect("describe")
+        .is_none());
+    let other = engine.list("g2").await.expect("list");
+    assert_eq!(other.len(), 1);
+}
+
+/// A caller with the holder's label gets the running lease back, renewed, with its owner token;
+/// a different label is refused.
+#[tokio::test]
+async fn the_same_label_resumes_the_running_lease() {
+    let redis = TestRedis::start().await;
+    let app = spawn_app(test_settings(redis.url())).await;
+    let engine = &app.engine;
+    let lock = grouped("g", "job", Duration::from_secs(60));
+
+    let TryAcquire::Acquired(first) = engine
+        .try_acquire_labelled(&lock, "lease-1", "service-a", Duration::from_secs(5))
+        .await
+        .expect("acquire")
+    else {
+        panic!("free lock not acquired");
+    };
+    let again = engine
+        .try_acquire_labelled(&lock, "lease-2", "service-a", Duration::from_secs(50))
+        .await
+        .expect("acquire");
+    let TryAcquire::Resumed(holder) = again else {
+        panic!("same label not resumed: {again:?}");
+    };
+    assert_eq!(holder.owner, "lease-1");
+    assert_eq!(holder.lease.fencing_token, first.fencing_token);
+    assert!(
+        holder.lease.expires_at_ms > first.expires_at_ms + 40_000,
+        "renewed"
+    );
+    let other = engine
+        .try_acquire_labelled(&lock, "lease-3", "service-b", LEASE)
+        .await
+        .expect("acquire");
+    assert!(matches!(other, TryAcquire::HeldByOther { .. }), "{other:?}");
+    let record = engine
+        .describe(&lock)
+        .await
+        .expect("describe")
+        .expect("known");
+    assert_eq!(
+        (record.owner.as_str(), record.label.as_str()),
+        ("lease-1", "service-a")
+    );
 }
 
 /// Holding is not re-entrant: the holder's second acquire is refused and changes nothing.
