@@ -15,6 +15,7 @@ pub struct Settings {
     pub admin: AdminSettings,
     pub maas: MaasSettings,
     pub lockable: LockableSettings,
+    pub synchronize: SynchronizeSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -26,6 +27,9 @@ pub struct ServerSettings {
     pub shutdown_grace_seconds: u64,
     /// Request bodies larger than this are refused with 413.
     pub max_body_bytes: usize,
+    /// Peers (IP addresses or CIDR blocks) whose `X-Forwarded-For` is believed, e.g. the load
+    /// balancer. From anyone else the header is ignored and the peer address counts.
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -88,6 +92,19 @@ pub struct LockableSettings {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
+pub struct SynchronizeSettings {
+    /// Path the synchronize dialect is served under (its paths start with `/v0`).
+    pub mount: String,
+    /// The longest a lease runs without an unlock; also the cap on `leaseSeconds`.
+    pub max_lease_seconds: u64,
+    /// How long a released lock stays visible (locked: false) after its last change.
+    pub retention_seconds: u64,
+    /// Anonymous sign-ups allowed per client address and minute, counted across all gateways.
+    pub signups_per_minute: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MaasSettings {
     /// Path the maas dialect is served under.
     pub mount: String,
@@ -103,6 +120,7 @@ impl Default for ServerSettings {
             listen: "0.0.0.0:8080".into(),
             shutdown_grace_seconds: 30,
             max_body_bytes: 64 * 1024,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -146,6 +164,17 @@ impl Default for LockableSettings {
             hobbyist_lease_seconds: 60,
             default_business_lease_seconds: 60,
             max_business_lease_seconds: 86_400,
+        }
+    }
+}
+
+impl Default for SynchronizeSettings {
+    fn default() -> Self {
+        Self {
+            mount: "/api".into(),
+            max_lease_seconds: 86_400,
+            retention_seconds: 7 * 24 * 3600,
+            signups_per_minute: 10,
         }
     }
 }
@@ -197,6 +226,9 @@ impl Settings {
             config::Environment::with_prefix("LOCKGATE")
                 .prefix_separator("_")
                 .separator("__")
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("server.trusted_proxies")
                 .source(Some(env)),
         );
         if let Some(listen) = &overrides.listen {
@@ -228,6 +260,7 @@ impl Settings {
             ("maas.mount", &self.maas.mount),
             ("lockable.mount", &self.lockable.mount),
             ("admin.mount", &self.admin.mount),
+            ("synchronize.mount", &self.synchronize.mount),
         ] {
             if !mount.starts_with('/') {
                 return Err(ConfigError::Invalid(format!("{key} must start with '/'")));
@@ -241,6 +274,18 @@ impl Settings {
             return invalid(
                 "lockable leases must be at least 1 s and the business default within the maximum",
             );
+        }
+        if self.synchronize.max_lease_seconds == 0 || self.synchronize.signups_per_minute == 0 {
+            return invalid(
+                "synchronize.max_lease_seconds and synchronize.signups_per_minute must be at least 1",
+            );
+        }
+        for proxy in &self.server.trusted_proxies {
+            if crate::http::client_ip::Cidr::parse(proxy).is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "server.trusted_proxies: `{proxy}` is not an IP address or CIDR block"
+                )));
+            }
         }
         Ok(())
     }
@@ -291,6 +336,33 @@ mod tests {
         assert_eq!(s.maas.default_timeout_seconds, 5, "file beats default");
         assert_eq!(s.server.listen, "127.0.0.1:2", "flag beats file");
         assert_eq!(s.redis.url, "redis://example:6379");
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_a_comma_separated_variable() {
+        let s = Settings::load_from(
+            None,
+            &Overrides::default(),
+            env(&[
+                (
+                    "LOCKGATE_SERVER__TRUSTED_PROXIES",
+                    "10.0.0.1,192.168.0.0/16",
+                ),
+                ("LOCKGATE_ADMIN__TOKEN", "12345"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(s.server.trusted_proxies, ["10.0.0.1", "192.168.0.0/16"]);
+        assert_eq!(
+            s.admin.token, "12345",
+            "a numeric-looking token stays a string"
+        );
+        let bad = Settings::load_from(
+            None,
+            &Overrides::default(),
+            env(&[("LOCKGATE_SERVER__TRUSTED_PROXIES", "not-an-ip")]),
+        );
+        assert!(bad.is_err());
     }
 
     #[test]

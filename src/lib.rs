@@ -8,16 +8,18 @@
 //! - [`startup`]: [`Application::build`] binds (port 0 works) and assembles every route;
 //!   `run_until_stopped` serves until a signal, then drains.
 //! - [`embedded`]: a private `redis-server` child, for the zero-configuration default and tests.
-//! - [`domain`]: values validated at the edge: [`domain::LockName`], [`domain::Token`],
-//!   lockable plans and their rules.
-//! - [`accounts`]: operator workflows on accounts, shared by the admin API and the CLI.
+//! - [`domain`]: values validated at the edge: [`domain::LockName`], [`domain::Requester`],
+//!   [`domain::Token`], lockable plans and their rules.
+//! - [`accounts`]: account workflows per dialect, shared by the admin API, the CLI and the
+//!   dialects' credential checks.
 //! - [`engine`]: the only module that knows Redis. One Lua script per operation (`lua/`), key
 //!   names built in `engine::keys`, one pub/sub connection per process in `engine::notifier`.
 //!   Outcomes are enums; infrastructure failures are [`engine::EngineError`].
 //! - [`http`]: what dialects share on the HTTP side: [`http::ApiError`] (the one error type of the
 //!   layer), request logging and body limits, health checks, the Swagger UI page.
-//! - [`dialects`]: one file per dialect (`maas.rs`, `lockable.rs`): parse, authenticate, call the
-//!   engine, answer in the dialect's words. `dialects::assemble` mounts any API.
+//! - [`dialects`]: one file per dialect (`maas.rs`, `lockable.rs`, `synchronize.rs`): parse,
+//!   authenticate, call the engine, answer in the dialect's words. `dialects::assemble` mounts
+//!   any API.
 //! - [`admin`]: the operator's admin API. Only [`dialects`], [`admin`] and [`http`] know poem.
 
 pub mod accounts;

@@ -4,21 +4,14 @@
 use poem::http::StatusCode;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
-use super::{error_body, AdminAuth, AdminError};
+use super::{AdminAuth, AdminError, AdminTags};
 use crate::accounts::{self, Created};
 use crate::config::LockableSettings;
 use crate::domain::lockable::{AccountChanges, LockableAccount, Plan};
 use crate::engine::Engine;
 use crate::http::time::rfc3339_ms;
-use crate::http::ApiError;
-
-#[derive(Tags)]
-enum AdminTags {
-    /// Accounts of the lockable dialect.
-    LockableAccounts,
-}
 
 pub struct LockableAccountsApi {
     pub engine: Engine,
@@ -167,22 +160,7 @@ pub enum RevokeResponse {
     Error(StatusCode, Json<AdminError>),
 }
 
-macro_rules! error_variant {
-    ($($response:ident),*) => {$(
-        impl From<ApiError> for $response {
-            fn from(err: ApiError) -> Self {
-                let (status, body) = error_body(&err);
-                $response::Error(status, body)
-            }
-        }
-    )*};
-}
-error_variant!(CreateResponse, AccountResponse, RevokeResponse);
-
-/// Turns a handler's result into its response enum.
-fn respond<T, R: From<ApiError>>(result: Result<T, ApiError>, ok: impl FnOnce(T) -> R) -> R {
-    result.map_or_else(R::from, ok)
-}
+super::error_variant!(CreateResponse, AccountResponse, RevokeResponse);
 
 #[OpenApi(
     prefix_path = "/lockable/accounts",
@@ -207,7 +185,7 @@ impl LockableAccountsApi {
             Ok(accounts::create_lockable(&self.engine, &self.rules, &changes).await?)
         }
         .await;
-        respond(result, |created| {
+        super::respond(result, |created| {
             CreateResponse::Created(Json(created.into()))
         })
     }
@@ -228,7 +206,7 @@ impl LockableAccountsApi {
             Ok(accounts::get_lockable(&self.engine, &account_id).await?)
         }
         .await;
-        respond(result, |account| AccountResponse::Ok(Json(account.into())))
+        super::respond(result, |account| AccountResponse::Ok(Json(account.into())))
     }
 
     /// Change a lockable account
@@ -257,7 +235,7 @@ impl LockableAccountsApi {
             Ok(accounts::update_lockable(&self.engine, &self.rules, &account_id, &changes).await?)
         }
         .await;
-        respond(result, |account| AccountResponse::Ok(Json(account.into())))
+        super::respond(result, |account| AccountResponse::Ok(Json(account.into())))
     }
 
     /// Revoke a lockable account
@@ -278,7 +256,7 @@ impl LockableAccountsApi {
             Ok(accounts::revoke_lockable(&self.engine, &account_id).await?)
         }
         .await;
-        respond(result, |released| {
+        super::respond(result, |released| {
             RevokeResponse::Ok(Json(RevokedAccount {
                 account_id: account_id.0.clone(),
                 released_locks: released as u64,

@@ -1,13 +1,27 @@
 //! The operator's admin API under `/admin/v1`: Bearer auth with `admin.token`; with no token
 //! configured it is disabled and every path under it answers 404 JSON.
 
+/// `From<ApiError>` for response enums whose error variant is `Error(StatusCode, Json<AdminError>)`.
+macro_rules! error_variant {
+    ($($response:ident),*) => {$(
+        impl From<crate::http::ApiError> for $response {
+            fn from(err: crate::http::ApiError) -> Self {
+                let (status, body) = super::error_body(&err);
+                $response::Error(status, body)
+            }
+        }
+    )*};
+}
+use error_variant;
+
 mod lockable;
+mod synchronize;
 
 use poem::http::StatusCode;
 use poem::web::Json;
 use poem::{Endpoint, IntoResponse, Response, Route};
 use poem_openapi::auth::Bearer;
-use poem_openapi::{Object, OpenApiService, SecurityScheme};
+use poem_openapi::{Object, OpenApiService, SecurityScheme, Tags};
 use serde_json::json;
 
 use crate::config::Settings;
@@ -16,6 +30,7 @@ use crate::engine::Engine;
 use crate::http::ApiError;
 
 pub use lockable::{CreatedLockableAccount, LockableAccountView, RevokedAccount};
+pub use synchronize::{RevokedUser, SynchronizeUserView};
 
 pub const TITLE: &str = "lockgate admin";
 pub const VERSION: &str = "1.0.0";
@@ -25,12 +40,17 @@ pub fn mounted(engine: &Engine, settings: &Settings) -> Option<Mounted> {
     if settings.admin.token.is_empty() {
         return None;
     }
-    let api = lockable::LockableAccountsApi {
+    let lockable = lockable::LockableAccountsApi {
         engine: engine.clone(),
         rules: settings.lockable.clone(),
         token: settings.admin.token.clone(),
     };
-    let service = OpenApiService::new(api, TITLE, VERSION);
+    let synchronize = synchronize::SynchronizeUsersApi {
+        engine: engine.clone(),
+        rules: settings.synchronize.clone(),
+        token: settings.admin.token.clone(),
+    };
+    let service = OpenApiService::new((lockable, synchronize), TITLE, VERSION);
     Some(assemble(
         "admin",
         &settings.admin.mount,
@@ -50,6 +70,15 @@ pub fn disabled() -> impl Endpoint {
         )
             .into_response()
     })
+}
+
+/// One tag per dialect whose accounts the admin API manages.
+#[derive(Tags)]
+enum AdminTags {
+    /// Accounts of the lockable dialect.
+    LockableAccounts,
+    /// Users of the synchronize dialect.
+    SynchronizeUsers,
 }
 
 /// Bearer auth with the configured admin token.
@@ -94,4 +123,9 @@ pub(crate) fn error_body(err: &ApiError) -> (StatusCode, poem_openapi::payload::
 
 fn render(err: &ApiError) -> Response {
     error_body(err).into_response()
+}
+
+/// Turns a handler's result into its response enum.
+fn respond<T, R: From<ApiError>>(result: Result<T, ApiError>, ok: impl FnOnce(T) -> R) -> R {
+    result.map_or_else(R::from, ok)
 }

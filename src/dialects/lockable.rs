@@ -92,14 +92,12 @@ pub enum LockableResponse {
 
 /// The dialect's error answer; the one place an [`ApiError`] becomes lockable JSON.
 fn error_response(err: &ApiError) -> LockableResponse {
-    let status = err.status();
-    let challenge = (status == StatusCode::UNAUTHORIZED).then(|| "Basic realm=\"lockgate\"".into());
     LockableResponse::Error(
-        status,
+        err.status(),
         Json(ErrorBody {
             message: err.to_string(),
         }),
-        challenge,
+        err.challenge("Basic"),
     )
 }
 

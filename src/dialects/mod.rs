@@ -3,6 +3,7 @@
 
 pub mod lockable;
 pub mod maas;
+pub mod synchronize;
 
 use poem::endpoint::{make_sync, BoxEndpoint};
 use poem::{EndpointExt, IntoResponse, Response, Route};
@@ -29,6 +30,7 @@ pub fn all(engine: &Engine, settings: &Settings) -> Vec<Mounted> {
     vec![
         maas::mounted(engine, settings),
         lockable::mounted(engine, settings),
+        synchronize::mounted(engine, settings),
     ]
 }
 

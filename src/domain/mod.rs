@@ -2,7 +2,9 @@
 
 mod lock_name;
 pub mod lockable;
+mod requester;
 mod secret;
 
 pub use lock_name::{LockName, LockNameError};
-pub use secret::{RandomError, Token};
+pub use requester::{Requester, RequesterError};
+pub use secret::{sha256_hex, RandomError, Token};

@@ -42,13 +42,18 @@ impl Token {
 
     /// What is stored and compared: the hash of the secret, never the secret.
     pub fn secret_hash(&self) -> String {
-        hex(&Sha256::digest(self.secret.as_bytes()))
+        sha256_hex(&self.secret)
     }
 
     /// The full token, to show the client once.
     pub fn reveal(&self) -> String {
         format!("{}.{}", self.account_id, self.secret)
     }
+}
+
+/// SHA-256 of `text`, in hex: how credentials are stored.
+pub fn sha256_hex(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -3,6 +3,7 @@
 //! only how they are stored, checked and revoked.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use super::{scripts, Engine, EngineError};
 
@@ -10,6 +11,8 @@ use super::{scripts, Engine, EngineError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountRecord {
     pub fields: HashMap<String, String>,
+    /// SHA-256 of the account's secret (empty where the script withholds it).
+    pub secret_hash: String,
     pub created_at_ms: i64,
     /// Bumped by every update; updates check it so concurrent ones cannot overwrite each other.
     pub rev: u64,
@@ -122,12 +125,66 @@ impl Engine {
     }
 }
 
+/// Credentials that carry no account id (synchronize's API keys) are found through a link from
+/// their hash to the account.
+impl Engine {
+    /// Links a credential's hash to account `id`; `false` if the hash is linked already.
+    pub async fn link_credential(
+        &self,
+        kind: &str,
+        secret_hash: &str,
+        id: &str,
+    ) -> Result<bool, EngineError> {
+        let key = self.keys().credential(kind, secret_hash);
+        let set: Option<String> = self
+            .command(redis::cmd("SET").arg(&key).arg(id).arg("NX"))
+            .await?;
+        Ok(set.is_some())
+    }
+
+    /// The account a credential's hash is linked to.
+    pub async fn resolve_credential(
+        &self,
+        kind: &str,
+        secret_hash: &str,
+    ) -> Result<Option<String>, EngineError> {
+        let key = self.keys().credential(kind, secret_hash);
+        self.command(redis::cmd("GET").arg(&key)).await
+    }
+
+    /// Unlinks a credential: it fails from the next request on.
+    pub async fn unlink_credential(
+        &self,
+        kind: &str,
+        secret_hash: &str,
+    ) -> Result<(), EngineError> {
+        let key = self.keys().credential(kind, secret_hash);
+        let _: i64 = self.command(redis::cmd("DEL").arg(&key)).await?;
+        Ok(())
+    }
+
+    /// Counts a hit in `bucket`'s current window of `window`; returns the hits so far in it and
+    /// the ms until it ends. Counted in Redis, so all gateways share the count.
+    pub async fn count_hit(
+        &self,
+        bucket: &str,
+        window: Duration,
+    ) -> Result<(u64, u64), EngineError> {
+        let mut invocation = scripts::COUNT_HIT.prepare_invoke();
+        invocation
+            .key(self.keys().rate(bucket))
+            .arg(u64::try_from(window.as_millis()).unwrap_or(u64::MAX));
+        self.invoke(&invocation).await
+    }
+}
+
 fn record(mut fields: HashMap<String, String>) -> Option<AccountRecord> {
     let created_at_ms = fields.remove("created_ms")?.parse().ok()?;
     let rev = fields.remove("rev")?.parse().ok()?;
-    fields.remove("secret_sha256");
+    let secret_hash = fields.remove("secret_sha256").unwrap_or_default();
     Some(AccountRecord {
         fields,
+        secret_hash,
         created_at_ms,
         rev,
     })

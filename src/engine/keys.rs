@@ -162,6 +162,18 @@ impl KeyBuilder {
     }
 }
 
+impl KeyBuilder {
+    /// Where a credential's hash points to its account: `<prefix>:<kind>-key:<hash>`.
+    pub fn credential(&self, kind: &str, secret_hash: &str) -> String {
+        format!("{}:{kind}-key:{secret_hash}", self.prefix)
+    }
+
+    /// A rate-limit counter.
+    pub fn rate(&self, bucket: &str) -> String {
+        format!("{}:rate:{bucket}", self.prefix)
+    }
+}
+
 /// The keys of a grouped namespace as a whole.
 #[derive(Debug, Clone)]
 pub struct GroupKeys {

@@ -37,3 +37,4 @@ pub static CREATE_ACCOUNT: LazyLock<Script> = standalone_script!("create_account
 pub static UPDATE_ACCOUNT: LazyLock<Script> = standalone_script!("update_account.lua");
 pub static REVOKE_ACCOUNT: LazyLock<Script> = standalone_script!("revoke_account.lua");
 pub static AUTHENTICATE: LazyLock<Script> = standalone_script!("authenticate.lua");
+pub static COUNT_HIT: LazyLock<Script> = standalone_script!("count_hit.lua");

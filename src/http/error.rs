@@ -5,7 +5,7 @@
 use poem::http::StatusCode;
 
 use crate::accounts::AccountError;
-use crate::domain::LockNameError;
+use crate::domain::{LockNameError, RequesterError};
 use crate::engine::EngineError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,6 +28,9 @@ pub enum ApiError {
     /// 405: the path exists, the method does not.
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// 429: too many requests from this client; retry after this many seconds.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
     /// 408: waiting for a lock ran out of time.
     #[error("{0}")]
     Timeout(String),
@@ -56,6 +59,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::ClientGone => StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),
@@ -119,6 +123,27 @@ impl From<AccountError> for ApiError {
                 ApiError::Internal
             }
             AccountError::Engine(engine) => engine.into(),
+        }
+    }
+}
+
+impl From<RequesterError> for ApiError {
+    fn from(err: RequesterError) -> Self {
+        ApiError::BadRequest(err.to_string())
+    }
+}
+
+impl ApiError {
+    /// The `WWW-Authenticate` challenge a 401 carries for an API using `scheme` (e.g. `Basic`).
+    pub fn challenge(&self, scheme: &str) -> Option<String> {
+        matches!(self, ApiError::Unauthorized(_)).then(|| format!("{scheme} realm=\"lockgate\""))
+    }
+
+    /// The `Retry-After` seconds of a 429.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::TooManyRequests { retry_after, .. } => Some(*retry_after),
+            _ => None,
         }
     }
 }

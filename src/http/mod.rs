@@ -1,10 +1,12 @@
 //! What every dialect shares on the HTTP side: the error type, middleware, health, docs.
 
+pub mod client_ip;
 pub mod connections;
 pub mod docs;
 mod error;
 pub mod health;
 pub mod middleware;
+pub mod strict;
 pub mod time;
 
 pub use error::ApiError;

@@ -4,6 +4,14 @@ use serde_json::Value;
 
 use crate::helpers::{spawn_app, test_settings, TestRedis};
 
+/// Every API and its default mount.
+const API_MOUNTS: [(&str, &str); 4] = [
+    ("maas", "/mutex"),
+    ("lockable", "/v1"),
+    ("synchronize", "/api"),
+    ("admin", "/admin/v1"),
+];
+
 fn checked_in(name: &str) -> String {
     let path = format!("{}/openapi/{name}.json", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"))
@@ -38,8 +46,17 @@ fn lockable_document_keeps_the_published_contract() {
     );
 }
 
-/// Every operation, parameter, response, schema field and (if given) security scheme of the
-/// contract is in the checked-in document `name`.
+/// The synchronize document offers what synchronize's document describes (tests/fixtures).
+#[test]
+fn synchronize_document_keeps_the_published_contract() {
+    check_contract(
+        "synchronize",
+        include_str!("../fixtures/synchronize-contract.json"),
+    );
+}
+
+/// Every operation, parameter, response, request body, schema field and (if given) security
+/// scheme of the contract is in the checked-in document `name`.
 fn check_contract(name: &str, contract: &str) {
     let contract: Value = serde_json::from_str(contract).expect("fixture");
     let doc: Value = serde_json::from_str(&checked_in(name)).expect("document");
@@ -56,7 +73,8 @@ fn check_contract(name: &str, contract: &str) {
         let found = &doc["paths"][path][method];
         assert!(found.is_object(), "{method} {path} missing");
         assert_eq!(found["operationId"], op["operationId"], "{method} {path}");
-        let params = found["parameters"].as_array().expect("parameters");
+        let none = Vec::new();
+        let params = found["parameters"].as_array().unwrap_or(&none);
         for want in op["parameters"].as_array().expect("parameters") {
             let got = params
                 .iter()
@@ -85,7 +103,24 @@ fn check_contract(name: &str, contract: &str) {
                 "{method} {path} {status}"
             );
         }
-        if let Some(want) = contract.get("security") {
+        if let Some(body) = op.get("body") {
+            let reference = found["requestBody"]["content"]["application/json; charset=utf-8"]
+                ["schema"]["$ref"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path}: no JSON request body"));
+            assert_eq!(
+                reference,
+                format!("#/components/schemas/{}", body.as_str().expect("name"))
+            );
+            assert_eq!(
+                found["requestBody"]["required"], true,
+                "{method} {path} body"
+            );
+        }
+        let secured = op
+            .get("security")
+            .is_none_or(|s| s.as_bool() != Some(false));
+        if let (Some(want), true) = (contract.get("security"), secured) {
             let scheme = found["security"][0]
                 .as_object()
                 .and_then(|s| s.keys().next())
@@ -123,11 +158,7 @@ fn check_contract(name: &str, contract: &str) {
 async fn each_api_serves_its_document_under_its_mount() {
     let redis = TestRedis::start().await;
     let app = spawn_app(test_settings(redis.url())).await;
-    for (name, mount) in [
-        ("maas", "/mutex"),
-        ("lockable", "/v1"),
-        ("admin", "/admin/v1"),
-    ] {
+    for (name, mount) in API_MOUNTS {
         let served: Value = app
             .client
             .get(app.url(&format!("{mount}/openapi.json")))
@@ -150,11 +181,7 @@ async fn swagger_ui_lists_every_dialect() {
     let response = app.client.get(app.url("/docs")).send().await.expect("GET");
     assert_eq!(response.status(), 200);
     let page = response.text().await.expect("text");
-    for (name, mount) in [
-        ("maas", "/mutex"),
-        ("lockable", "/v1"),
-        ("admin", "/admin/v1"),
-    ] {
+    for (name, mount) in API_MOUNTS {
         let option = format!("<option value=\"{mount}/openapi.json\">{name}</option>");
         assert!(page.contains(&option), "{option}");
     }

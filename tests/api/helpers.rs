@@ -202,6 +202,7 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     pub engine: Engine,
+    settings: Settings,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -220,12 +221,17 @@ pub async fn spawn_app(settings: Settings) -> TestApp {
         addr,
         client: reqwest::Client::new(),
         engine,
+        settings,
         stop: Some(stop),
         task: Some(task),
     }
 }
 
 impl TestApp {
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
@@ -327,6 +333,50 @@ impl TestApp {
         assert_eq!(response.status(), 200, "{op} {name}");
         let body: serde_json::Value = response.json().await.expect("json");
         body["response"].as_bool().expect("response")
+    }
+
+    /// `POST /api/v0/users/anonymous`; returns the API key.
+    pub async fn sync_user(&self) -> String {
+        let response = self
+            .client
+            .post(self.url("/api/v0/users/anonymous"))
+            .send()
+            .await
+            .expect("sign up");
+        assert_eq!(response.status(), 200, "sign up");
+        let body: serde_json::Value = response.json().await.expect("json");
+        body["apiKey"].as_str().expect("apiKey").to_owned()
+    }
+
+    /// A synchronize call: `method` on `/api/v0{path}` with the API key, and a JSON body if any.
+    pub async fn sync(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &str,
+        body: Option<serde_json::Value>,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .request(method, self.url(&format!("/api/v0{path}")))
+            .bearer_auth(key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("synchronize call")
+    }
+
+    /// A synchronize call that must answer 200; returns its body.
+    pub async fn sync_ok(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        let response = self.sync(method, path, key, body).await;
+        assert_eq!(response.status(), 200, "{path}");
+        response.json().await.expect("json")
     }
 
     /// Signals shutdown and waits for the server to finish.

@@ -9,4 +9,5 @@ mod helpers;
 mod lockable;
 mod maas;
 mod resilience;
+mod synchronize;
 mod waiting;

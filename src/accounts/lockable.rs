@@ -1,9 +1,9 @@
-//! Operator workflows on accounts, shared by the admin API and the `lockgate admin` CLI, so both
-//! apply the same rules through the same engine calls.
+//! lockable accounts: created, changed and revoked by the operator, checked on every request.
 
+use super::AccountError;
 use crate::config::LockableSettings;
-use crate::domain::lockable::{AccountChanges, InvalidAccount, LockableAccount};
-use crate::domain::{LockName, RandomError, Token};
+use crate::domain::lockable::{AccountChanges, LockableAccount};
+use crate::domain::{LockName, Token};
 use crate::engine::{AccountRecord, AccountUpdate, Engine, EngineError, LockRef, Release};
 
 /// Account kind of lockable accounts in Redis.
@@ -11,20 +11,6 @@ const LOCKABLE: &str = "lockable";
 
 /// How often an update is retried when another one landed between its read and its write.
 const UPDATE_ATTEMPTS: usize = 5;
-
-#[derive(Debug, thiserror::Error)]
-pub enum AccountError {
-    #[error(transparent)]
-    Invalid(#[from] InvalidAccount),
-    #[error("no account `{0}`")]
-    NotFound(String),
-    #[error("the account changed during the update too often; try again")]
-    Contended,
-    #[error(transparent)]
-    Random(#[from] RandomError),
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-}
 
 /// A new account and its token, which is shown this once and never stored.
 #[derive(Debug, Clone)]

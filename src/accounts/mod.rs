@@ -1,0 +1,33 @@
+//! Operator workflows on accounts, shared by the admin API and the `lockgate admin` CLI (so both
+//! apply the same rules through the same engine calls), and the credential checks the dialects
+//! run on every request.
+
+mod lockable;
+mod synchronize;
+
+pub use lockable::{
+    authenticate_lockable, create_lockable, get_lockable, lockable_namespace, revoke_lockable,
+    update_lockable, Created,
+};
+pub use synchronize::{
+    authenticate_synchronize, create_synchronize_user, get_synchronize_user,
+    revoke_synchronize_user, synchronize_lock, synchronize_namespace, SynchronizeUser,
+};
+
+use crate::domain::lockable::InvalidAccount;
+use crate::domain::RandomError;
+use crate::engine::EngineError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(transparent)]
+    Invalid(#[from] InvalidAccount),
+    #[error("no account `{0}`")]
+    NotFound(String),
+    #[error("the account changed during the update too often; try again")]
+    Contended,
+    #[error(transparent)]
+    Random(#[from] RandomError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}

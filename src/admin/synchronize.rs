@@ -1,0 +1,121 @@
+//! `/synchronize/users`: synchronize users, created anonymously by clients; the operator looks at
+//! them and revokes them.
+
+use poem::http::StatusCode;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::{AdminAuth, AdminError, AdminTags};
+use crate::accounts::{self, SynchronizeUser};
+use crate::config::SynchronizeSettings;
+use crate::engine::Engine;
+use crate::http::time::rfc3339_ms;
+use crate::http::ApiError;
+
+pub struct SynchronizeUsersApi {
+    pub engine: Engine,
+    pub rules: SynchronizeSettings,
+    pub token: String,
+}
+
+/// A synchronize user (never its API key).
+#[derive(Debug, Object)]
+#[oai(rename = "SynchronizeUser", rename_all = "camelCase")]
+pub struct SynchronizeUserView {
+    pub user_id: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// Locks its `GET /v0/locks` lists: held and recently released.
+    pub lock_count: u64,
+    /// Of those, the ones held now.
+    pub held_locks: u64,
+}
+
+/// A revoked user.
+#[derive(Debug, Object)]
+#[oai(rename = "RevokedSynchronizeUser", rename_all = "camelCase")]
+pub struct RevokedUser {
+    pub user_id: String,
+    /// Locks the user held, released by the revocation.
+    pub released_locks: u64,
+}
+
+impl From<SynchronizeUser> for SynchronizeUserView {
+    fn from(user: SynchronizeUser) -> Self {
+        Self {
+            user_id: user.id,
+            created_at: rfc3339_ms(user.created_at_ms),
+            lock_count: user.locks as u64,
+            held_locks: user.held_locks as u64,
+        }
+    }
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum UserResponse {
+    #[oai(status = 200)]
+    Ok(Json<SynchronizeUserView>),
+    /// 401 bad admin token, 404 no such user, 503 store unavailable.
+    Error(StatusCode, Json<AdminError>),
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum RevokeUserResponse {
+    /// Revoked: the API key fails from now on; the user's locks were released.
+    #[oai(status = 200)]
+    Ok(Json<RevokedUser>),
+    /// 401 bad admin token, 404 no such user, 503 store unavailable.
+    Error(StatusCode, Json<AdminError>),
+}
+
+super::error_variant!(UserResponse, RevokeUserResponse);
+
+#[OpenApi(
+    prefix_path = "/synchronize/users",
+    tag = "AdminTags::SynchronizeUsers"
+)]
+impl SynchronizeUsersApi {
+    /// Show a synchronize user
+    #[oai(path = "/:userId", method = "get", operation_id = "getSynchronizeUser")]
+    async fn show(
+        &self,
+        auth: AdminAuth,
+        #[oai(name = "userId")] user_id: Path<String>,
+    ) -> UserResponse {
+        let result = async {
+            auth.check(&self.token)?;
+            Ok::<_, ApiError>(accounts::get_synchronize_user(&self.engine, &user_id).await?)
+        }
+        .await;
+        super::respond(result, |user| UserResponse::Ok(Json(user.into())))
+    }
+
+    /// Revoke a synchronize user
+    ///
+    /// The API key stops working at once and every lock the user holds is released.
+    #[oai(
+        path = "/:userId",
+        method = "delete",
+        operation_id = "revokeSynchronizeUser"
+    )]
+    async fn revoke(
+        &self,
+        auth: AdminAuth,
+        #[oai(name = "userId")] user_id: Path<String>,
+    ) -> RevokeUserResponse {
+        let result = async {
+            auth.check(&self.token)?;
+            Ok::<_, ApiError>(
+                accounts::revoke_synchronize_user(&self.engine, &self.rules, &user_id).await?,
+            )
+        }
+        .await;
+        super::respond(result, |released| {
+            RevokeUserResponse::Ok(Json(RevokedUser {
+                user_id: user_id.0.clone(),
+                released_locks: released as u64,
+            }))
+        })
+    }
+}
