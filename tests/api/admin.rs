@@ -214,12 +214,7 @@ async fn admin_calls_need_the_admin_token() {
             .expect("POST");
         assert_message_error(response, 401).await;
     }
-    let get = app
-        .client
-        .get(app.url("/admin/v1/lockable/accounts/anything"))
-        .send()
-        .await
-        .expect("GET");
+    let get = app.get("/admin/v1/lockable/accounts/anything").await;
     assert_message_error(get, 401).await;
 }
 
@@ -249,15 +244,7 @@ async fn without_an_admin_token_the_admin_api_is_disabled() {
             assert!(message.contains("disabled"), "{message}");
         }
     }
-    let docs = app
-        .client
-        .get(app.url("/docs"))
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("text");
+    let docs = app.get("/docs").await.text().await.expect("text");
     assert!(
         !docs.contains("/admin/v1/openapi.json"),
         "not offered in /docs"

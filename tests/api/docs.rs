@@ -160,11 +160,8 @@ async fn each_api_serves_its_document_under_its_mount() {
     let app = spawn_app(test_settings(redis.url())).await;
     for (name, mount) in API_MOUNTS {
         let served: Value = app
-            .client
-            .get(app.url(&format!("{mount}/openapi.json")))
-            .send()
+            .get(&format!("{mount}/openapi.json"))
             .await
-            .expect("GET")
             .json()
             .await
             .expect("json");
@@ -178,7 +175,7 @@ async fn each_api_serves_its_document_under_its_mount() {
 async fn swagger_ui_lists_every_dialect() {
     let redis = TestRedis::start().await;
     let app = spawn_app(test_settings(redis.url())).await;
-    let response = app.client.get(app.url("/docs")).send().await.expect("GET");
+    let response = app.get("/docs").await;
     assert_eq!(response.status(), 200);
     let page = response.text().await.expect("text");
     for (name, mount) in API_MOUNTS {

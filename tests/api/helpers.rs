@@ -262,12 +262,7 @@ impl TestApp {
     }
 
     pub async fn is_locked(&self, name: &str) -> bool {
-        let response = self
-            .client
-            .get(self.url(&format!("/mutex/lock/{name}")))
-            .send()
-            .await
-            .expect("GET lock");
+        let response = self.get(&format!("/mutex/lock/{name}")).await;
         assert_eq!(response.status(), 200);
         let body: serde_json::Value = response.json().await.expect("json");
         body["is_locked"].as_bool().expect("is_locked")
@@ -335,8 +330,13 @@ impl TestApp {
         body["response"].as_bool().expect("response")
     }
 
-    /// `POST /api/v0/users/anonymous`; returns the API key.
-    pub async fn sync_user(&self) -> String {
+    /// `GET path`, without credentials.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// `POST /api/v0/users/anonymous`, which must succeed; returns `{userId, apiKey}`.
+    pub async fn sync_sign_up(&self) -> serde_json::Value {
         let response = self
             .client
             .post(self.url("/api/v0/users/anonymous"))
@@ -344,8 +344,15 @@ impl TestApp {
             .await
             .expect("sign up");
         assert_eq!(response.status(), 200, "sign up");
-        let body: serde_json::Value = response.json().await.expect("json");
-        body["apiKey"].as_str().expect("apiKey").to_owned()
+        response.json().await.expect("json")
+    }
+
+    /// A new synchronize user's API key.
+    pub async fn sync_user(&self) -> String {
+        self.sync_sign_up().await["apiKey"]
+            .as_str()
+            .expect("apiKey")
+            .to_owned()
     }
 
     /// A synchronize call: `method` on `/api/v0{path}` with the API key, and a JSON body if any.

@@ -248,12 +248,7 @@ async fn lock_names_follow_the_length_and_character_rules() {
     app.lock_ok(&longest).await;
     let too_long = "n".repeat(257);
     assert_custom_error(app.lock(&too_long, Some(0)).await, 400).await;
-    let get = app
-        .client
-        .get(app.url(&format!("/mutex/lock/{too_long}")))
-        .send()
-        .await
-        .expect("GET");
+    let get = app.get(&format!("/mutex/lock/{too_long}")).await;
     assert_custom_error(get, 400).await;
     assert_custom_error(
         app.unlock(&too_long, &uuid::Uuid::new_v4().to_string())
@@ -273,12 +268,7 @@ async fn lock_names_follow_the_length_and_character_rules() {
 async fn unknown_paths_and_methods_answer_with_custom_error() {
     let redis = TestRedis::start().await;
     let app = spawn_app(test_settings(redis.url())).await;
-    let unknown = app
-        .client
-        .get(app.url("/mutex/nothing-here"))
-        .send()
-        .await
-        .expect("GET");
+    let unknown = app.get("/mutex/nothing-here").await;
     assert_custom_error(unknown, 404).await;
     let method = app
         .client
@@ -320,11 +310,8 @@ async fn the_mount_is_configurable() {
         .expect("PUT");
     assert_eq!(response.status(), 200);
     let spec: serde_json::Value = app
-        .client
-        .get(app.url("/elsewhere/openapi.json"))
-        .send()
+        .get("/elsewhere/openapi.json")
         .await
-        .expect("GET")
         .json()
         .await
         .expect("json");

@@ -44,19 +44,9 @@ async fn redis_outage_gives_503_within_the_timeout_and_service_resumes() {
         "{:?}",
         started.elapsed()
     );
-    let ready = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("GET");
+    let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 503);
-    let health = app
-        .client
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .expect("GET");
+    let health = app.get("/healthz").await;
     assert_eq!(health.status(), 200, "the process itself is fine");
 
     redis.resume().await;
@@ -72,12 +62,7 @@ async fn redis_outage_gives_503_within_the_timeout_and_service_resumes() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let ready = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("GET");
+    let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 200);
 }
 
@@ -122,11 +107,6 @@ async fn a_redis_that_never_answers_gives_503_within_the_timeout() {
 async fn readyz_is_200_when_redis_answers() {
     let redis = TestRedis::start().await;
     let app = spawn_app(test_settings(redis.url())).await;
-    let ready = app
-        .client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .expect("GET");
+    let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 200);
 }

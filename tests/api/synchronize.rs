@@ -378,13 +378,7 @@ async fn sign_ups_are_rate_limited_per_address_across_gateways() {
 async fn the_admin_api_shows_and_revokes_users() {
     let redis = TestRedis::start().await;
     let app = spawn_app(test_settings(redis.url())).await;
-    let response = app
-        .client
-        .post(app.url("/api/v0/users/anonymous"))
-        .send()
-        .await
-        .expect("POST");
-    let user: Value = response.json().await.expect("json");
+    let user = app.sync_sign_up().await;
     let key = user["apiKey"].as_str().expect("apiKey");
     let id = user["userId"].as_str().expect("userId");
     lock(&app, key, "held", "a").await;
