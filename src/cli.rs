@@ -7,7 +7,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use poem_openapi::types::ToJSON;
 
 use crate::accounts;
-use crate::admin::{CreatedLockableAccount, LockableAccountView, RevokedAccount};
+use crate::admin::{
+    CreatedLockableAccount, LockableAccountView, RevokedAccount, RevokedUser, SynchronizeUserView,
+};
 use crate::config::{Overrides, Settings};
 use crate::domain::lockable::{AccountChanges, Plan};
 use crate::engine::Engine;
@@ -60,6 +62,17 @@ pub enum AdminCommand {
     /// Accounts of the lockable dialect.
     #[command(subcommand)]
     Lockable(LockableCommand),
+    /// Users of the synchronize dialect (they sign up themselves).
+    #[command(subcommand)]
+    Synchronize(SynchronizeCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SynchronizeCommand {
+    /// Print a user with its lock counts.
+    ShowUser { user_id: String },
+    /// Revoke a user: its API key stops working and its locks are released.
+    RevokeUser { user_id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,8 +143,45 @@ pub async fn run_admin(
         );
     }
     let engine = Engine::new(&settings.redis, &settings.redis.url).map_err(|e| e.to_string())?;
+    let json = match command {
+        AdminCommand::Lockable(command) => lockable(&engine, &settings, command).await?,
+        AdminCommand::Synchronize(command) => synchronize(&engine, &settings, command).await?,
+    };
+    json.ok_or_else(|| "could not render the result".to_owned())
+}
+
+async fn synchronize(
+    engine: &Engine,
+    settings: &Settings,
+    command: SynchronizeCommand,
+) -> Result<Option<serde_json::Value>, String> {
+    Ok(match command {
+        SynchronizeCommand::ShowUser { user_id } => {
+            let user = accounts::get_synchronize_user(engine, &user_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            SynchronizeUserView::from(user).to_json()
+        }
+        SynchronizeCommand::RevokeUser { user_id } => {
+            let released =
+                accounts::revoke_synchronize_user(engine, &settings.synchronize, &user_id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            RevokedUser {
+                user_id,
+                released_locks: released as u64,
+            }
+            .to_json()
+        }
+    })
+}
+
+async fn lockable(
+    engine: &Engine,
+    settings: &Settings,
+    command: LockableCommand,
+) -> Result<Option<serde_json::Value>, String> {
     let rules = &settings.lockable;
-    let AdminCommand::Lockable(command) = command;
     let json = match command {
         LockableCommand::CreateAccount {
             plan,
@@ -145,13 +195,13 @@ pub async fn run_admin(
                 private_namespace,
                 label,
             };
-            let created = accounts::create_lockable(&engine, rules, &changes)
+            let created = accounts::create_lockable(engine, rules, &changes)
                 .await
                 .map_err(|e| e.to_string())?;
             CreatedLockableAccount::from(created).to_json()
         }
         LockableCommand::ShowAccount { account_id } => {
-            let account = accounts::get_lockable(&engine, &account_id)
+            let account = accounts::get_lockable(engine, &account_id)
                 .await
                 .map_err(|e| e.to_string())?;
             LockableAccountView::from(account).to_json()
@@ -169,13 +219,13 @@ pub async fn run_admin(
                 private_namespace,
                 label,
             };
-            let account = accounts::update_lockable(&engine, rules, &account_id, &changes)
+            let account = accounts::update_lockable(engine, rules, &account_id, &changes)
                 .await
                 .map_err(|e| e.to_string())?;
             LockableAccountView::from(account).to_json()
         }
         LockableCommand::RevokeAccount { account_id } => {
-            let released = accounts::revoke_lockable(&engine, &account_id)
+            let released = accounts::revoke_lockable(engine, &account_id)
                 .await
                 .map_err(|e| e.to_string())?;
             RevokedAccount {
@@ -185,5 +235,5 @@ pub async fn run_admin(
             .to_json()
         }
     };
-    json.ok_or_else(|| "could not render the result".to_owned())
+    Ok(json)
 }

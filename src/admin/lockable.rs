@@ -11,6 +11,7 @@ use crate::accounts::{self, Created};
 use crate::config::LockableSettings;
 use crate::domain::lockable::{AccountChanges, LockableAccount, Plan};
 use crate::engine::Engine;
+use crate::http::strict::JsonString;
 use crate::http::time::rfc3339_ms;
 
 pub struct LockableAccountsApi {
@@ -61,7 +62,7 @@ pub struct NewLockableAccount {
     /// Resolve the account's lock names in a namespace of its own (business only).
     pub private_namespace: Option<bool>,
     /// A note for the operator, up to 256 bytes.
-    pub label: Option<String>,
+    pub label: Option<JsonString>,
 }
 
 /// Changes to an account; absent fields keep their value. Moving to `hobbyist` resets the lease
@@ -76,7 +77,7 @@ pub struct LockableAccountPatch {
     pub plan: Option<PlanName>,
     pub lease_seconds: Option<u64>,
     pub private_namespace: Option<bool>,
-    pub label: Option<String>,
+    pub label: Option<JsonString>,
 }
 
 /// An account as stored (never its token).
@@ -180,7 +181,7 @@ impl LockableAccountsApi {
                 plan: Some(body.plan.into()),
                 lease_seconds: body.lease_seconds,
                 private_namespace: body.private_namespace,
-                label: body.label,
+                label: body.label.map(|label| label.0),
             };
             Ok(accounts::create_lockable(&self.engine, &self.rules, &changes).await?)
         }
@@ -230,7 +231,7 @@ impl LockableAccountsApi {
                 plan: body.plan.map(Plan::from),
                 lease_seconds: body.lease_seconds,
                 private_namespace: body.private_namespace,
-                label: body.label,
+                label: body.label.map(|label| label.0),
             };
             Ok(accounts::update_lockable(&self.engine, &self.rules, &account_id, &changes).await?)
         }

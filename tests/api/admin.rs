@@ -89,6 +89,7 @@ async fn invalid_accounts_are_refused_with_400() {
         json!({"leaseSeconds": 30}),
         json!({"plan": "business", "lease_seconds": 30}),
         json!({"plan": "hobbyist", "label": "x".repeat(257)}),
+        json!({"plan": "hobbyist", "label": 5}),
     ];
     for body in bodies {
         let response = app

@@ -194,3 +194,47 @@ async fn admin_commands_manage_lockable_accounts() {
     assert!(!ok, "the same rules as the admin API");
     assert!(err.contains("business"), "{err}");
 }
+
+/// `lockgate admin synchronize ...` shows and revokes a user who signed up over HTTP.
+#[tokio::test]
+async fn admin_commands_show_and_revoke_synchronize_users() {
+    let redis = crate::helpers::TestRedis::start().await;
+    let settings = crate::helpers::test_settings(redis.url());
+    let prefix = settings.redis.key_prefix.clone();
+    let app = crate::helpers::spawn_app(settings).await;
+    let user = app.sync_sign_up().await;
+    let key = user["apiKey"].as_str().expect("apiKey");
+    let id = user["userId"].as_str().expect("userId");
+    let body = serde_json::json!({"lockName": "job", "requester": "cli"});
+    app.sync_ok(reqwest::Method::POST, "/lock", key, Some(body))
+        .await;
+    let admin = |command: &str| {
+        Command::new(BIN)
+            .args([
+                "admin",
+                "synchronize",
+                command,
+                id,
+                "--redis-url",
+                redis.url(),
+            ])
+            .env("LOCKGATE_REDIS__KEY_PREFIX", &prefix)
+            .output()
+            .expect("run lockgate admin")
+    };
+
+    let shown = admin("show-user");
+    assert!(shown.status.success());
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("JSON");
+    assert_eq!(
+        (shown["lockCount"].as_u64(), shown["heldLocks"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let revoked = admin("revoke-user");
+    assert!(revoked.status.success());
+    let revoked: serde_json::Value = serde_json::from_slice(&revoked.stdout).expect("JSON");
+    assert_eq!(revoked["releasedLocks"], 1);
+    let refused = app.sync(reqwest::Method::GET, "/locks", key, None).await;
+    assert_eq!(refused.status(), 401);
+    assert!(!admin("show-user").status.success());
+}
