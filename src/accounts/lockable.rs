@@ -28,13 +28,18 @@ pub async fn create_lockable(
     let id = uuid::Uuid::new_v4().to_string();
     let token = Token::generate(&id)?;
     // A v4 UUID never repeats in practice; a taken id would only mean a bug, so say so.
-    if !engine
+    let created_at_ms = engine
         .create_account(LOCKABLE, &id, &token.secret_hash(), &terms.to_fields())
         .await?
-    {
-        return Err(EngineError::Protocol(format!("account id {id} already taken")).into());
-    }
-    let account = get_lockable(engine, &id).await?;
+        .ok_or_else(|| EngineError::Protocol(format!("account id {id} already taken")))?;
+    let account = LockableAccount {
+        id,
+        plan: terms.plan,
+        lease_seconds: terms.lease_seconds,
+        private_namespace: terms.private_namespace,
+        label: terms.label,
+        created_at_ms,
+    };
     Ok(Created {
         account,
         token: token.reveal(),

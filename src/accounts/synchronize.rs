@@ -26,7 +26,10 @@ pub async fn create_synchronize_user(engine: &Engine) -> Result<(String, String)
     let id = uuid::Uuid::new_v4().to_string();
     let api_key = uuid::Uuid::new_v4().to_string();
     let hash = sha256_hex(&api_key);
-    if !engine.create_account(SYNCHRONIZE, &id, &hash, &[]).await?
+    if engine
+        .create_account(SYNCHRONIZE, &id, &hash, &[])
+        .await?
+        .is_none()
         || !engine.link_credential(SYNCHRONIZE, &hash, &id).await?
     {
         return Err(EngineError::Protocol(format!("user id or key for {id} already taken")).into());

@@ -27,14 +27,15 @@ pub enum AccountUpdate {
 }
 
 impl Engine {
-    /// Stores a new account; `false` when the id is taken.
+    /// Stores a new account; returns its creation time (Redis ms), or `None` when the id is
+    /// taken.
     pub async fn create_account(
         &self,
         kind: &str,
         id: &str,
         secret_hash: &str,
         fields: &[(&str, String)],
-    ) -> Result<bool, EngineError> {
+    ) -> Result<Option<i64>, EngineError> {
         let keys = self.keys().account(kind, id);
         let mut invocation = scripts::CREATE_ACCOUNT.prepare_invoke();
         invocation.key(&keys.record).arg(secret_hash);
@@ -42,7 +43,7 @@ impl Engine {
             invocation.arg(*field).arg(value);
         }
         let created: i64 = self.invoke(&invocation).await?;
-        Ok(created != 0)
+        Ok((created != 0).then_some(created))
     }
 
     pub async fn account(
