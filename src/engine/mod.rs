@@ -56,7 +56,7 @@ impl Engine {
         let timeout = Duration::from_millis(settings.timeout_ms);
         let client = redis::Client::open(url)
             .map_err(|err| EngineError::Unavailable(format!("bad Redis URL: {err}")))?;
-        let pool = pool::build(client.clone(), settings.pool_size, timeout)
+        let pool = pool::build(&client, settings.pool_size, timeout)
             .map_err(|err| EngineError::Unavailable(format!("Redis pool: {err}")))?;
         Ok(Self {
             inner: Arc::new(Inner {

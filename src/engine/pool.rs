@@ -2,13 +2,17 @@
 //!
 //! Why not deadpool-redis's manager: it sends UNWATCH + PING on every checkout, a second round
 //! trip for each request. Here checkout is free; a connection is discarded instead when its last
-//! command failed on the connection or never finished (cut off by the engine's timeout).
+//! command failed on the connection or never finished (cut off by the engine's timeout), or when
+//! the client library reported it closed (Redis restarted while it sat idle in the pool). That
+//! report comes as a RESP3 `Disconnection` push, so pool connections speak RESP3.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, RedisError};
+use redis::{AsyncConnectionConfig, ProtocolVersion, PushInfo, PushKind, RedisError};
 
 pub type Pool = managed::Pool<Manager>;
 pub type PoolError = managed::PoolError<RedisError>;
@@ -22,6 +26,8 @@ pub struct Manager {
 pub struct Connection {
     pub redis: MultiplexedConnection,
     suspect: bool,
+    /// Set by the client library when the connection closed.
+    closed: Arc<AtomicBool>,
 }
 
 impl Connection {
@@ -48,6 +54,7 @@ pub fn is_connection_failure(err: &RedisError) -> bool {
 }
 
 impl Manager {
+    /// `client` must speak RESP3 (see [`resp3`]).
     pub fn new(client: redis::Client, timeout: Duration) -> Self {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(timeout))
@@ -56,18 +63,37 @@ impl Manager {
     }
 }
 
+/// The same client, speaking RESP3.
+pub fn resp3(client: &redis::Client) -> Result<redis::Client, RedisError> {
+    let info = client.get_connection_info().clone();
+    let settings = info
+        .redis_settings()
+        .clone()
+        .set_protocol(ProtocolVersion::RESP3);
+    redis::Client::open(info.set_redis_settings(settings))
+}
+
 impl managed::Manager for Manager {
     type Type = Connection;
     type Error = RedisError;
 
     async fn create(&self) -> Result<Connection, RedisError> {
+        let closed = Arc::new(AtomicBool::new(false));
+        let flag = closed.clone();
+        let config = self.config.clone().set_push_sender(move |push: PushInfo| {
+            if push.kind == PushKind::Disconnection {
+                flag.store(true, Ordering::Relaxed);
+            }
+            Ok::<(), std::convert::Infallible>(())
+        });
         let redis = self
             .client
-            .get_multiplexed_async_connection_with_config(&self.config)
+            .get_multiplexed_async_connection_with_config(&config)
             .await?;
         Ok(Connection {
             redis,
             suspect: false,
+            closed,
         })
     }
 
@@ -75,11 +101,15 @@ impl managed::Manager for Manager {
         if conn.suspect {
             return Err(RecycleError::message("last command failed or was cut off"));
         }
+        if conn.closed.load(Ordering::Relaxed) {
+            return Err(RecycleError::message("connection closed"));
+        }
         Ok(())
     }
 }
 
-pub fn build(client: redis::Client, size: usize, timeout: Duration) -> Result<Pool, String> {
+pub fn build(client: &redis::Client, size: usize, timeout: Duration) -> Result<Pool, String> {
+    let client = resp3(client).map_err(|err| err.to_string())?;
     Pool::builder(Manager::new(client, timeout))
         .max_size(size)
         .wait_timeout(Some(timeout))

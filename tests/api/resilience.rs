@@ -110,3 +110,59 @@ async fn readyz_is_200_when_redis_answers() {
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 200);
 }
+
+/// A waiter survives a Redis restart: the gateway's pub/sub connection comes back by itself,
+/// re-subscribes and wakes its waiters, which find the lock (whose data Redis lost) free. Later
+/// hand-offs are announced as before. Timers are set far beyond the test's bounds, so only the
+/// reconnection and its notifications can explain the wake-ups.
+#[tokio::test]
+async fn waiters_survive_a_redis_restart_and_notifications_resume() {
+    let mut redis = TestRedis::start().await;
+    let mut settings = test_settings(redis.url());
+    settings.redis.timeout_ms = 500;
+    settings.redis.presence_timeout_ms = 120_000;
+    let pod_a = std::sync::Arc::new(spawn_app(settings.clone()).await);
+    let pod_b = std::sync::Arc::new(spawn_app(settings).await);
+    pod_a.lock_ok("jobs").await;
+    let waiter = {
+        let pod_b = pod_b.clone();
+        tokio::spawn(async move { pod_b.lock("jobs", Some(100)).await })
+    };
+    pod_a.wait_for_waiters("jobs", 1).await;
+
+    if !redis.stop().await {
+        eprintln!("skipped: the test Redis is external and cannot be stopped");
+        return;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    redis.resume().await;
+    let resumed_at = Instant::now();
+    let response = tokio::time::timeout(Duration::from_secs(15), waiter)
+        .await
+        .expect("the waiter was answered")
+        .expect("task");
+    assert_eq!(response.status(), 200);
+    assert!(
+        resumed_at.elapsed() < Duration::from_secs(5),
+        "woken {:?} after Redis came back",
+        resumed_at.elapsed()
+    );
+    let holder: serde_json::Value = response.json().await.expect("json");
+
+    // The next hand-off, across gateways, is announced on the restored subscriptions.
+    let next = {
+        let pod_a = pod_a.clone();
+        tokio::spawn(async move { pod_a.lock("jobs", Some(100)).await.status() })
+    };
+    pod_b.wait_for_waiters("jobs", 1).await;
+    let released_at = Instant::now();
+    pod_b
+        .unlock("jobs", holder["mutex_id"].as_str().expect("id"))
+        .await;
+    let status = tokio::time::timeout(Duration::from_secs(15), next)
+        .await
+        .expect("handed off")
+        .expect("task");
+    assert_eq!(status, 200);
+    assert!(released_at.elapsed() < Duration::from_secs(3));
+}
