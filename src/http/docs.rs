@@ -1,4 +1,5 @@
-//! Swagger UI at `/docs`, one page for every dialect's document, with a picker.
+//! Swagger UI at `/docs`, one page for every dialect's document, with a picker;
+//! `/docs?api=<name>` opens one directly.
 //!
 //! poem-openapi's own page embeds a single document, so this page reuses its inlined assets
 //! (CSS and the Swagger UI bundle, no network needed) and loads documents by URL.
@@ -69,10 +70,15 @@ const PAGE: &str = r#"<!DOCTYPE html>
 <script>{:script}</script>
 </head>
 <body>
-<div id="picker"><label>lockgate dialect<select id="spec">{:options}</select></label></div>
+<div id="picker"><label>lockgate API<select id="spec">{:options}</select></label></div>
 <div id="ui"></div>
 <script>
   const select = document.getElementById('spec');
+  // `/docs?api=<name>` opens that API's document.
+  const wanted = new URLSearchParams(location.search).get('api');
+  for (const option of select.options) {
+    if (option.text === wanted) { select.value = option.value; }
+  }
   function show() {
     SwaggerUIBundle({ dom_id: '#ui', url: select.value, deepLinking: true });
   }
