@@ -4,6 +4,8 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY lua ./lua
+# Cargo.toml names this bench target; the manifest does not load without its file.
+COPY benches ./benches
 RUN cargo build --release --locked --bin lockgate
 
 FROM debian:bookworm-slim
