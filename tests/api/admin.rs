@@ -55,24 +55,7 @@ async fn the_token_is_stored_only_as_a_hash() {
         .1
         .to_owned();
 
-    let mut conn = redis.connection().await;
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}:*"))
-        .query_async(&mut conn)
-        .await
-        .expect("KEYS");
-    assert!(!keys.is_empty());
-    for key in keys {
-        let dump: Vec<String> = redis::cmd("HGETALL")
-            .arg(&key)
-            .query_async(&mut conn)
-            .await
-            .unwrap_or_default();
-        assert!(
-            dump.iter().all(|v| !v.contains(&secret)),
-            "{key} holds the secret"
-        );
-    }
+    redis.assert_stored_nowhere(&prefix, &secret).await;
 }
 
 /// Settings that break a plan's rules, unknown fields and bad JSON: 400 with a message.

@@ -166,6 +166,43 @@ impl TestRedis {
             .sum()
     }
 
+    /// Asserts that no key under `prefix` has `secret` in its name or its value (strings and
+    /// hashes, which is all lockgate stores credentials in).
+    pub async fn assert_stored_nowhere(&self, prefix: &str, secret: &str) {
+        let mut conn = self.connection().await;
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{prefix}:*"))
+            .query_async(&mut conn)
+            .await
+            .expect("KEYS");
+        assert!(!keys.is_empty(), "nothing stored at all");
+        for name in keys {
+            assert!(!name.contains(secret), "{name} holds the secret");
+            let kind: String = redis::cmd("TYPE")
+                .arg(&name)
+                .query_async(&mut conn)
+                .await
+                .expect("TYPE");
+            let value: String = match kind.as_str() {
+                "string" => redis::cmd("GET")
+                    .arg(&name)
+                    .query_async(&mut conn)
+                    .await
+                    .expect("GET"),
+                "hash" => {
+                    let all: Vec<String> = redis::cmd("HGETALL")
+                        .arg(&name)
+                        .query_async(&mut conn)
+                        .await
+                        .expect("HGETALL");
+                    all.join(" ")
+                }
+                _ => String::new(),
+            };
+            assert!(!value.contains(secret), "{name} holds the secret");
+        }
+    }
+
     /// A direct connection, for tests that arrange Redis state by hand.
     pub async fn connection(&self) -> redis::aio::MultiplexedConnection {
         redis::Client::open(self.url.as_str())

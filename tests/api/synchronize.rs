@@ -42,38 +42,7 @@ async fn anonymous_sign_up_hands_out_a_uuid_api_key_stored_only_as_a_hash() {
     let key = body["apiKey"].as_str().expect("apiKey");
     assert!(uuid::Uuid::parse_str(key).is_ok(), "{key}");
 
-    let mut conn = redis.connection().await;
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}:*"))
-        .query_async(&mut conn)
-        .await
-        .expect("KEYS");
-    assert!(!keys.is_empty());
-    for name in keys {
-        assert!(!name.contains(key), "{name} holds the key");
-        let kind: String = redis::cmd("TYPE")
-            .arg(&name)
-            .query_async(&mut conn)
-            .await
-            .expect("TYPE");
-        let value: String = match kind.as_str() {
-            "string" => redis::cmd("GET")
-                .arg(&name)
-                .query_async(&mut conn)
-                .await
-                .expect("GET"),
-            "hash" => {
-                let all: Vec<String> = redis::cmd("HGETALL")
-                    .arg(&name)
-                    .query_async(&mut conn)
-                    .await
-                    .expect("HGETALL");
-                all.join(" ")
-            }
-            _ => String::new(),
-        };
-        assert!(!value.contains(key), "{name} holds the key");
-    }
+    redis.assert_stored_nowhere(&prefix, key).await;
 }
 
 /// Lock, look, unlock: the answers and fields of the document, plus a fencing token.
