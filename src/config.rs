@@ -365,6 +365,36 @@ mod tests {
         assert!(bad.is_err());
     }
 
+    /// The example file documents every key with its default value, and nothing else; the
+    /// README's table lists every key.
+    #[test]
+    fn the_example_file_lists_every_key_with_its_default() {
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/lockgate.example.toml");
+        let loaded = Settings::load_from(Some(Path::new(example)), &Overrides::default(), env(&[]))
+            .expect("the example loads");
+        let as_json = |s: &Settings| serde_json::to_value(s).expect("serializable");
+        assert_eq!(as_json(&loaded), as_json(&Settings::default()));
+
+        let text = std::fs::read_to_string(example).expect("readable");
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+            .expect("readable");
+        let defaults = as_json(&Settings::default());
+        for (section, keys) in defaults.as_object().expect("sections") {
+            assert!(
+                text.contains(&format!("[{section}]")),
+                "[{section}] missing"
+            );
+            for key in keys.as_object().expect("keys").keys() {
+                assert!(
+                    text.contains(&format!("\n{key} = ")),
+                    "{section}.{key} missing"
+                );
+                let row = format!("| `{section}.{key}` |");
+                assert!(readme.contains(&row), "README table lacks {section}.{key}");
+            }
+        }
+    }
+
     #[test]
     fn rejects_a_key_prefix_with_braces() {
         let err = Settings::load_from(
