@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use poem_openapi::types::ToJSON;
 
-use crate::accounts;
+use crate::accounts::{self, AccountError};
 use crate::admin::{
     CreatedLockableAccount, LockableAccountView, RevokedAccount, RevokedUser, SynchronizeUserView,
 };
@@ -144,9 +144,10 @@ pub async fn run_admin(
     }
     let engine = Engine::new(&settings.redis, &settings.redis.url).map_err(|e| e.to_string())?;
     let json = match command {
-        AdminCommand::Lockable(command) => lockable(&engine, &settings, command).await?,
-        AdminCommand::Synchronize(command) => synchronize(&engine, &settings, command).await?,
-    };
+        AdminCommand::Lockable(command) => lockable(&engine, &settings, command).await,
+        AdminCommand::Synchronize(command) => synchronize(&engine, &settings, command).await,
+    }
+    .map_err(|err| err.to_string())?;
     json.ok_or_else(|| "could not render the result".to_owned())
 }
 
@@ -154,19 +155,15 @@ async fn synchronize(
     engine: &Engine,
     settings: &Settings,
     command: SynchronizeCommand,
-) -> Result<Option<serde_json::Value>, String> {
+) -> Result<Option<serde_json::Value>, AccountError> {
     Ok(match command {
         SynchronizeCommand::ShowUser { user_id } => {
-            let user = accounts::get_synchronize_user(engine, &user_id)
-                .await
-                .map_err(|e| e.to_string())?;
+            let user = accounts::get_synchronize_user(engine, &user_id).await?;
             SynchronizeUserView::from(user).to_json()
         }
         SynchronizeCommand::RevokeUser { user_id } => {
             let released =
-                accounts::revoke_synchronize_user(engine, &settings.synchronize, &user_id)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                accounts::revoke_synchronize_user(engine, &settings.synchronize, &user_id).await?;
             RevokedUser {
                 user_id,
                 released_locks: released as u64,
@@ -180,7 +177,7 @@ async fn lockable(
     engine: &Engine,
     settings: &Settings,
     command: LockableCommand,
-) -> Result<Option<serde_json::Value>, String> {
+) -> Result<Option<serde_json::Value>, AccountError> {
     let rules = &settings.lockable;
     let json = match command {
         LockableCommand::CreateAccount {
@@ -195,15 +192,11 @@ async fn lockable(
                 private_namespace,
                 label,
             };
-            let created = accounts::create_lockable(engine, rules, &changes)
-                .await
-                .map_err(|e| e.to_string())?;
+            let created = accounts::create_lockable(engine, rules, &changes).await?;
             CreatedLockableAccount::from(created).to_json()
         }
         LockableCommand::ShowAccount { account_id } => {
-            let account = accounts::get_lockable(engine, &account_id)
-                .await
-                .map_err(|e| e.to_string())?;
+            let account = accounts::get_lockable(engine, &account_id).await?;
             LockableAccountView::from(account).to_json()
         }
         LockableCommand::UpdateAccount {
@@ -219,15 +212,11 @@ async fn lockable(
                 private_namespace,
                 label,
             };
-            let account = accounts::update_lockable(engine, rules, &account_id, &changes)
-                .await
-                .map_err(|e| e.to_string())?;
+            let account = accounts::update_lockable(engine, rules, &account_id, &changes).await?;
             LockableAccountView::from(account).to_json()
         }
         LockableCommand::RevokeAccount { account_id } => {
-            let released = accounts::revoke_lockable(engine, &account_id)
-                .await
-                .map_err(|e| e.to_string())?;
+            let released = accounts::revoke_lockable(engine, &account_id).await?;
             RevokedAccount {
                 account_id,
                 released_locks: released as u64,

@@ -102,10 +102,6 @@ impl KeyBuilder {
         }
     }
 
-    pub fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
     pub fn lock(&self, lock: &LockRef) -> LockKeys {
         let (base, grouped) = match lock.group_retention {
             Some(retention) => {
