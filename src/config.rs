@@ -30,6 +30,14 @@ pub struct ServerSettings {
     /// Peers (IP addresses or CIDR blocks) whose `X-Forwarded-For` is believed, e.g. the load
     /// balancer. From anyone else the header is ignored and the peer address counts.
     pub trusted_proxies: Vec<String>,
+    /// A connection must deliver each request head within this many ms of its first byte (a new
+    /// connection: of being accepted), or it is closed: slowloris clients cannot pile up.
+    pub header_read_timeout_ms: u64,
+    /// A keep-alive connection with no request in flight is closed after this many ms. A request
+    /// waiting for a lock is in flight, however long it waits.
+    pub idle_timeout_ms: u64,
+    /// Open connections at most; one over the cap is closed at once.
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -121,6 +129,9 @@ impl Default for ServerSettings {
             shutdown_grace_seconds: 30,
             max_body_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
+            header_read_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            max_connections: 10_000,
         }
     }
 }
@@ -252,6 +263,16 @@ impl Settings {
         }
         if self.redis.presence_timeout_ms < 300 {
             return invalid("redis.presence_timeout_ms must be at least 300");
+        }
+        let server = &self.server;
+        if server.header_read_timeout_ms == 0
+            || server.idle_timeout_ms == 0
+            || server.max_connections == 0
+        {
+            return invalid(
+                "server.header_read_timeout_ms, server.idle_timeout_ms and server.max_connections \
+                 must be at least 1",
+            );
         }
         if self.maas.max_lock_seconds == 0 {
             return invalid("maas.max_lock_seconds must be at least 1");

@@ -6,15 +6,15 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use poem::endpoint::BoxEndpoint;
-use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::{get, EndpointExt, IntoResponse, Route, Server};
+use poem::{get, EndpointExt, IntoResponse, Route};
+use tokio::net::TcpListener;
 
 use crate::config::Settings;
 use crate::dialects;
 use crate::embedded::{EmbeddedError, RedisServer};
 use crate::engine::{Engine, EngineError};
-use crate::http::connections::{Connections, WatchedAcceptor};
-use crate::http::docs::{self, DocLink, DocsPage};
+use crate::http::docs::{DocLink, DocsPage};
+use crate::http::server::{self, Limits};
 use crate::http::{health, middleware, ApiError};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +31,8 @@ pub enum StartupError {
 }
 
 pub struct Application {
-    acceptor: WatchedAcceptor,
+    listener: TcpListener,
+    limits: Limits,
     local_addr: SocketAddr,
     app: BoxEndpoint<'static>,
     engine: Engine,
@@ -59,23 +60,18 @@ impl Application {
             settings.redis.url.clone()
         };
         let engine = Engine::new(&settings.redis, &url)?;
-        let connections = Connections::default();
-        let app = routes(&engine, &settings, &connections);
+        let app = routes(&engine, &settings);
         let bind_error = |source| StartupError::Bind {
             addr: settings.server.listen.clone(),
             source,
         };
-        let acceptor = TcpListener::bind(settings.server.listen.clone())
-            .into_acceptor()
+        let listener = TcpListener::bind(settings.server.listen.as_str())
             .await
             .map_err(bind_error)?;
-        let local_addr = acceptor
-            .local_addr()
-            .first()
-            .and_then(|addr| addr.as_socket_addr().copied())
-            .ok_or_else(|| bind_error(std::io::Error::other("no local address")))?;
+        let local_addr = listener.local_addr().map_err(bind_error)?;
         Ok(Self {
-            acceptor: WatchedAcceptor::new(acceptor, connections),
+            listener,
+            limits: Limits::from_settings(&settings.server),
             local_addr,
             app,
             engine,
@@ -105,9 +101,7 @@ impl Application {
             engine.begin_shutdown();
         };
         tracing::info!(addr = %self.local_addr, "lockgate listening");
-        let result = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(self.app, signal, Some(self.grace))
-            .await;
+        let result = server::serve(self.listener, self.app, self.limits, signal, self.grace).await;
         if let Some(mut redis) = self.embedded {
             redis.stop().await;
         }
@@ -116,11 +110,7 @@ impl Application {
 }
 
 /// The whole HTTP surface: health, docs, every dialect and the admin API under its mount.
-pub fn routes(
-    engine: &Engine,
-    settings: &Settings,
-    connections: &Connections,
-) -> BoxEndpoint<'static> {
+pub fn routes(engine: &Engine, settings: &Settings) -> BoxEndpoint<'static> {
     let mut apis = dialects::all(engine, settings);
     let admin = crate::admin::mounted(engine, settings);
     let admin_enabled = admin.is_some();
@@ -132,10 +122,12 @@ pub fn routes(
             url: format!("{}/openapi.json", d.mount.trim_end_matches('/')),
         })
         .collect();
+    // Handlers hold what they need; nothing is added to every request (`.data()` would clone
+    // it into each one's extensions).
     let mut route = Route::new()
         .at("/healthz", get(health::healthz))
-        .at("/readyz", get(health::readyz))
-        .at("/docs", get(docs::docs));
+        .at("/readyz", get(health::Readyz::new(engine.clone())))
+        .at("/docs", get(DocsPage::new(&links)));
     for api in apis {
         route = route.nest(api.mount, api.endpoint);
     }
@@ -155,9 +147,6 @@ pub fn routes(
             )
                 .into_response()
         })
-        .data(engine.clone())
-        .data(connections.clone())
-        .data(DocsPage::new(&links))
         .around(middleware::log_request)
         .boxed()
 }

@@ -4,13 +4,13 @@
 //! poem-openapi's own page embeds a single document, so this page reuses its inlined assets
 //! (CSS and the Swagger UI bundle, no network needed) and loads documents by URL.
 
-use poem::web::Html;
-use poem::{handler, web::Data};
+use bytes::Bytes;
+use poem::{Endpoint, Request, Response};
 use poem_openapi::OpenApiService;
 
-/// The `/docs` page, built once at startup.
+/// The `/docs` page (about 1.6 MB), built once at startup and shared, never copied.
 #[derive(Clone)]
-pub struct DocsPage(pub String);
+pub struct DocsPage(Bytes);
 
 /// One entry of the picker: a dialect's name and where its document is served.
 pub struct DocLink {
@@ -36,14 +36,20 @@ impl DocsPage {
         Self(
             PAGE.replace("{:style}", style)
                 .replace("{:script}", script)
-                .replace("{:options}", &options),
+                .replace("{:options}", &options)
+                .into(),
         )
     }
 }
 
-#[handler]
-pub fn docs(page: Data<&DocsPage>) -> Html<String> {
-    Html(page.0 .0.clone())
+impl Endpoint for DocsPage {
+    type Output = Response;
+
+    async fn call(&self, _: Request) -> poem::Result<Response> {
+        Ok(Response::builder()
+            .content_type("text/html; charset=utf-8")
+            .body(self.0.clone()))
+    }
 }
 
 fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {

@@ -1,8 +1,8 @@
 //! Liveness and readiness for load balancers and orchestrators.
 
 use poem::http::StatusCode;
-use poem::web::{Data, Json};
-use poem::{handler, IntoResponse};
+use poem::web::Json;
+use poem::{handler, Endpoint, IntoResponse, Request, Response};
 use serde_json::json;
 
 use crate::engine::Engine;
@@ -14,13 +14,25 @@ pub fn healthz() -> Json<serde_json::Value> {
 }
 
 /// Redis answers: 200, else 503, so a balancer stops sending traffic to a cut-off pod.
-#[handler]
-pub async fn readyz(engine: Data<&Engine>) -> impl IntoResponse {
-    match engine.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({"status": "ready"}))),
-        Err(err) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "message": err.to_string()})),
-        ),
+pub struct Readyz(Engine);
+
+impl Readyz {
+    pub fn new(engine: Engine) -> Self {
+        Self(engine)
+    }
+}
+
+impl Endpoint for Readyz {
+    type Output = Response;
+
+    async fn call(&self, _: Request) -> poem::Result<Response> {
+        Ok(match self.0.ping().await {
+            Ok(()) => (StatusCode::OK, Json(json!({"status": "ready"}))).into_response(),
+            Err(err) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "message": err.to_string()})),
+            )
+                .into_response(),
+        })
     }
 }

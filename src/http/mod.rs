@@ -6,6 +6,7 @@ pub mod docs;
 mod error;
 pub mod health;
 pub mod middleware;
+pub mod server;
 pub mod strict;
 pub mod time;
 

@@ -3,6 +3,7 @@
 mod admin;
 mod cli;
 mod compat;
+mod connections;
 mod docs;
 mod engine;
 mod helpers;
