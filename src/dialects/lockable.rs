@@ -4,10 +4,12 @@
 //!
 //! Beyond the original: a successful acquire also carries a fencing token.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use poem::http::StatusCode;
-use poem::{IntoResponse, Response};
+use poem::endpoint::BoxEndpoint;
+use poem::http::{header, HeaderValue, Method, StatusCode};
+use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response};
 use poem_openapi::auth::Basic;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
@@ -31,14 +33,32 @@ pub fn mounted(engine: &Engine, settings: &Settings) -> Mounted {
         rules: settings.lockable.clone(),
     };
     let service = OpenApiService::new(api, TITLE, VERSION);
-    assemble(
+    let mut mounted = assemble(
         "lockable",
         &settings.lockable.mount,
         service,
         empty_name_routes(&["/acquire/", "/heartbeat/", "/release/"], render),
         render,
         settings,
-    )
+    );
+    mounted.endpoint = mounted.endpoint.around(refuse_head).boxed();
+    mounted
+}
+
+/// poem answers HEAD with the GET handler, and lockable's GETs take, renew and free locks: a
+/// monitoring probe or a proxy sending HEAD must change nothing, so HEAD is refused (405, with
+/// the methods that work in `Allow`). Only the document may be HEADed.
+async fn refuse_head(next: Arc<BoxEndpoint<'static>>, req: Request) -> poem::Result<Response> {
+    if req.method() != Method::HEAD || req.uri().path().ends_with("/openapi.json") {
+        return next.call(req).await;
+    }
+    let mut response = render(&ApiError::MethodNotAllowed(
+        "HEAD would change the lock; use GET or POST".into(),
+    ));
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+    Ok(response)
 }
 
 pub struct LockableApi {

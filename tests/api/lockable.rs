@@ -290,3 +290,35 @@ async fn a_changed_lease_applies_to_the_next_acquire() {
         "1 s lease lapsed"
     );
 }
+
+/// HEAD on acquire, heartbeat and release changes nothing (poem would run the GET handler): 405
+/// with `Allow: GET, POST`, and the lock stays as it was.
+#[tokio::test]
+async fn head_on_a_state_changing_route_is_405_and_changes_nothing() {
+    let redis = TestRedis::start().await;
+    let app = spawn_app(test_settings(redis.url())).await;
+    let holder = new_token(&app, json!({"plan": "hobbyist"})).await;
+    let other = new_token(&app, json!({"plan": "hobbyist"})).await;
+    assert!(app.lockable_ok("acquire", "probed", &holder).await);
+
+    for (op, token) in [
+        ("release", &holder),
+        ("heartbeat", &holder),
+        ("acquire", &other),
+    ] {
+        let response = app
+            .client
+            .head(app.url(&format!("/v1/{op}/probed")))
+            .basic_auth(token, Some(""))
+            .send()
+            .await
+            .expect("HEAD");
+        assert_eq!(response.status(), 405, "HEAD {op}");
+        assert_eq!(response.headers()["allow"], "GET, POST", "HEAD {op}");
+    }
+    assert!(
+        !app.lockable_ok("acquire", "probed", &other).await,
+        "still held by the first account"
+    );
+    assert!(app.lockable_ok("release", "probed", &holder).await);
+}
