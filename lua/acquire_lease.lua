@@ -9,7 +9,7 @@
 --   {"resumed", fencing_token, expires_ms, acquired_ms, owner}   the holder had the caller's
 --                                       label: its lease (owner token unchanged) runs again
 --   {"queued", position, holder_pttl_ms, 0, ""}                  position 1 is next in line
---   {"busy", holder_pttl_ms, 0, 0, ""}                           held (by another, or by the
+--   {"busy", holder_pttl_ms, 0, 0, holder_label}                 held (by another, or by the
 --                                                                caller itself); not waiting
 local wait = ARGV[9] == '1'
 
@@ -27,7 +27,7 @@ end
 
 if holder == owner and lease_field('claimed') == '1' then
   -- The holder asking again is refused like anyone else: holding is not re-entrant.
-  return {'busy', redis.call('PTTL', K_LEASE), 0, 0, ''}
+  return {'busy', redis.call('PTTL', K_LEASE), 0, 0, lease_field('label') or ''}
 end
 
 if holder == owner then
@@ -49,7 +49,7 @@ end
 
 local pttl = redis.call('PTTL', K_LEASE)
 if not wait then
-  return {'busy', pttl, 0, 0, ''}
+  return {'busy', pttl, 0, 0, lease_field('label') or ''}
 end
 
 if not redis.call('ZSCORE', K_QUEUE, owner) then

@@ -4,9 +4,13 @@
 --   {"released"}   the caller held the lock and no longer does
 --   {"not_owner"}  someone else holds it; nothing changed
 --   {"not_held"}   nobody holds it; nothing changed
+--   {"unknown"}    nobody holds it and a grouped lock has no record (never held, or forgotten)
 promote()
 local holder = lease_field('owner')
 if not holder then
+  if K_INFO and redis.call('EXISTS', K_INFO) == 0 then
+    return {'unknown'}
+  end
   return {'not_held'}
 end
 if holder ~= owner then

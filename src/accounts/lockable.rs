@@ -113,8 +113,8 @@ pub async fn authenticate_lockable(
         .max_business_lease_seconds
         .max(rules.hobbyist_lease_seconds)
         .saturating_mul(1000);
-    let record = engine
-        .authenticate(
+    let credential = engine
+        .check_account(
             LOCKABLE,
             &token.account_id,
             &token.secret_hash(),
@@ -122,7 +122,13 @@ pub async fn authenticate_lockable(
             keep_ms,
         )
         .await?;
-    Ok(record.and_then(|record| decode(&token.account_id, &record).ok()))
+    Ok(credential.and_then(|credential| {
+        LockableAccount::from_fields(
+            &token.account_id,
+            &credential.fields,
+            credential.created_at_ms,
+        )
+    }))
 }
 
 /// The namespace a lockable account's names resolve in.

@@ -43,7 +43,7 @@ pub async fn authenticate_synchronize(
     api_key: &str,
 ) -> Result<Option<String>, EngineError> {
     engine
-        .resolve_credential(SYNCHRONIZE, &sha256_hex(api_key))
+        .check_credential(SYNCHRONIZE, &sha256_hex(api_key))
         .await
 }
 
@@ -84,7 +84,7 @@ pub async fn revoke_synchronize_user(
         .await?
         .ok_or_else(|| AccountError::NotFound(id.to_owned()))?;
     engine
-        .unlink_credential(SYNCHRONIZE, &record.secret_hash)
+        .unlink_credential(SYNCHRONIZE, &record.secret_hash, id)
         .await?;
     let mut released = 0;
     for lock in engine.list(&synchronize_namespace(id)).await? {

@@ -191,7 +191,7 @@ impl LockableApi {
                 },
                 Op::Release => match self.engine.release(&lock, &account.id).await? {
                     Release::Released => Verdict::Yes { fence: None },
-                    Release::NotOwner | Release::NotHeld => Verdict::No,
+                    Release::NotOwner | Release::NotHeld | Release::Unknown => Verdict::No,
                 },
             };
             Ok::<_, ApiError>(verdict)

@@ -107,7 +107,9 @@ impl MaasApi {
                 name: name.to_owned(),
                 is_locked: false,
             }),
-            Release::NotHeld => Err(ApiError::NotFound(format!("mutex `{name}` is not locked"))),
+            Release::NotHeld | Release::Unknown => {
+                Err(ApiError::NotFound(format!("mutex `{name}` is not locked")))
+            }
             Release::NotOwner => Err(ApiError::Forbidden(format!(
                 "mutex_id does not hold mutex `{name}`"
             ))),

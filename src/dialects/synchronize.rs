@@ -273,18 +273,16 @@ impl SynchronizeApi {
                 message: Some("already held by this requester; lease renewed".into()),
                 fencing_token: Some(holder.lease.fencing_token),
             },
-            TryAcquire::HeldByOther { .. } => {
-                let holder = self.engine.describe(&lock).await?;
-                LockResult {
-                    locked: false,
-                    lease_id: None,
-                    message: Some(match holder {
-                        Some(record) => format!("held by {}", record.label),
-                        None => "held by another requester".into(),
-                    }),
-                    fencing_token: None,
-                }
-            }
+            TryAcquire::HeldByOther { holder_label, .. } => LockResult {
+                locked: false,
+                lease_id: None,
+                message: Some(if holder_label.is_empty() {
+                    "held by another requester".into()
+                } else {
+                    format!("held by {holder_label}")
+                }),
+                fencing_token: None,
+            },
         })
     }
 
@@ -304,16 +302,14 @@ impl SynchronizeApi {
         let unlocked = match self.engine.release(&lock, &body.lease_id.0).await? {
             Release::Released => true,
             Release::NotOwner => false,
-            // Released or lapsed: a stale lease id, if the lock is still remembered.
-            Release::NotHeld => match self.engine.describe(&lock).await? {
-                Some(_) => false,
-                None => {
-                    return Err(ApiError::NotFound(format!(
-                        "lock `{}` not found",
-                        body.lock_name.0
-                    )))
-                }
-            },
+            // Released or lapsed: a stale lease id, of a lock still remembered.
+            Release::NotHeld => false,
+            Release::Unknown => {
+                return Err(ApiError::NotFound(format!(
+                    "lock `{}` not found",
+                    body.lock_name.0
+                )))
+            }
         };
         Ok(UnlockResult { unlocked })
     }

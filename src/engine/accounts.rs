@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::{scripts, Engine, EngineError};
+use super::credentials::{Credential, NOTE_REFRESH};
+use super::{scripts, Call, Engine, EngineError};
 
 /// A stored account, as read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +69,11 @@ impl Engine {
     ) -> Result<AccountUpdate, EngineError> {
         let keys = self.keys().account(kind, id);
         let mut invocation = scripts::UPDATE_ACCOUNT.prepare_invoke();
-        invocation.key(&keys.record).arg(rev);
+        invocation
+            .key(&keys.record)
+            .arg(self.keys().credentials_channel())
+            .arg(id)
+            .arg(rev);
         for (field, value) in fields {
             invocation.arg(*field).arg(value);
         }
@@ -92,7 +97,11 @@ impl Engine {
     ) -> Result<Option<Vec<String>>, EngineError> {
         let keys = self.keys().account(kind, id);
         let mut invocation = scripts::REVOKE_ACCOUNT.prepare_invoke();
-        invocation.key(&keys.record).key(&keys.held);
+        invocation
+            .key(&keys.record)
+            .key(&keys.held)
+            .arg(self.keys().credentials_channel())
+            .arg(id);
         let reply: Vec<String> = self.invoke(&invocation).await?;
         match reply.split_first() {
             Some((status, held)) if status == "revoked" => Ok(Some(held.to_vec())),
@@ -126,6 +135,93 @@ impl Engine {
     }
 }
 
+/// Credential checks that use this gateway's cache (see `credentials.rs`): one round trip less.
+impl Engine {
+    /// [`Engine::authenticate`], answered from the cache when it can be trusted. `about` is still
+    /// noted in the account's index the first time this gateway sees it for the account (and
+    /// again after [`NOTE_REFRESH`]), in a task of its own, off the request's path.
+    pub async fn check_account(
+        &self,
+        kind: &str,
+        id: &str,
+        secret_hash: &str,
+        about: Option<&str>,
+        keep_ms: u64,
+    ) -> Result<Option<Credential>, EngineError> {
+        let cache = &self.inner.credentials;
+        let key = format!("{kind}:{id}:{secret_hash}");
+        let keep_ms = keep_ms.saturating_add(millis_of(NOTE_REFRESH));
+        if let Some(credential) = cache.get(&key) {
+            if let Some(name) = about.filter(|name| cache.needs_note(&key, name)) {
+                let (engine, kind, id, hash, name) = (
+                    self.clone(),
+                    kind.to_owned(),
+                    id.to_owned(),
+                    secret_hash.to_owned(),
+                    name.to_owned(),
+                );
+                tokio::spawn(async move {
+                    let noted = engine.authenticate(&kind, &id, &hash, Some(&name), keep_ms);
+                    if let Err(err) = noted.await {
+                        tracing::warn!(error = %err, "could not note a lock in its account's index");
+                        engine.inner.credentials.unnote(&key, &name);
+                    }
+                });
+            }
+            return Ok(Some(credential));
+        }
+        let ticket = cache.ticket();
+        let Some(record) = self
+            .authenticate(kind, id, secret_hash, about, keep_ms)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let credential = Credential {
+            account_id: id.to_owned(),
+            fields: std::sync::Arc::new(record.fields),
+            created_at_ms: record.created_at_ms,
+        };
+        if let Some(ticket) = ticket {
+            cache.fill(ticket, &key, credential.clone());
+            if let Some(name) = about {
+                cache.needs_note(&key, name);
+            }
+        }
+        Ok(Some(credential))
+    }
+
+    /// [`Engine::resolve_credential`], answered from the cache when it can be trusted.
+    pub async fn check_credential(
+        &self,
+        kind: &str,
+        secret_hash: &str,
+    ) -> Result<Option<String>, EngineError> {
+        let cache = &self.inner.credentials;
+        let key = format!("{kind}:{secret_hash}");
+        if let Some(credential) = cache.get(&key) {
+            return Ok(Some(credential.account_id));
+        }
+        let ticket = cache.ticket();
+        let Some(id) = self.resolve_credential(kind, secret_hash).await? else {
+            return Ok(None);
+        };
+        if let Some(ticket) = ticket {
+            let credential = Credential {
+                account_id: id.clone(),
+                fields: Default::default(),
+                created_at_ms: 0,
+            };
+            cache.fill(ticket, &key, credential);
+        }
+        Ok(Some(id))
+    }
+}
+
+fn millis_of(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Credentials that carry no account id (synchronize's API keys) are found through a link from
 /// their hash to the account.
 impl Engine {
@@ -153,14 +249,22 @@ impl Engine {
         self.command(redis::cmd("GET").arg(&key)).await
     }
 
-    /// Unlinks a credential: it fails from the next request on.
+    /// Unlinks a credential of account `id`: it fails from the next request on, on every
+    /// gateway (the unlink and its announcement are one transaction).
     pub async fn unlink_credential(
         &self,
         kind: &str,
         secret_hash: &str,
+        id: &str,
     ) -> Result<(), EngineError> {
         let key = self.keys().credential(kind, secret_hash);
-        let _: i64 = self.command(redis::cmd("DEL").arg(&key)).await?;
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .del(&key)
+            .ignore()
+            .publish(self.keys().credentials_channel(), id)
+            .ignore();
+        let (): () = self.call(Call::Pipeline(&pipe)).await?;
         Ok(())
     }
 

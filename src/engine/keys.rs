@@ -164,6 +164,12 @@ impl KeyBuilder {
         format!("{}:{kind}-key:{secret_hash}", self.prefix)
     }
 
+    /// Pub/sub channel on which account changes and revocations are announced (payload: the
+    /// account id), so every gateway drops what it cached of that account.
+    pub fn credentials_channel(&self) -> String {
+        format!("{}:credentials", self.prefix)
+    }
+
     /// A rate-limit counter.
     pub fn rate(&self, bucket: &str) -> String {
         format!("{}:rate:{bucket}", self.prefix)

@@ -6,6 +6,7 @@
 //! holder's lease ends, its presence needs refreshing, or its time runs out.
 
 mod accounts;
+mod credentials;
 mod error;
 mod keys;
 mod notifier;
@@ -21,6 +22,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 pub use accounts::{AccountRecord, AccountUpdate};
+pub use credentials::{Credential, NOTE_REFRESH};
 pub use error::EngineError;
 pub use keys::{GroupedKeys, KeyBuilder, LockKeys, LockRef};
 pub use notifier::Notifier;
@@ -41,6 +43,8 @@ struct Inner {
     pool: pool::Pool,
     keys: KeyBuilder,
     notifier: Notifier,
+    /// Credentials checked recently, trusted while invalidations can reach this process.
+    credentials: Arc<credentials::CredentialCache>,
     /// Bound on every Redis call, so an unreachable Redis fails a request instead of hanging it.
     timeout: Duration,
     /// How long a waiter stays queued without its gateway refreshing it.
@@ -58,11 +62,18 @@ impl Engine {
             .map_err(|err| EngineError::Unavailable(format!("bad Redis URL: {err}")))?;
         let pool = pool::build(&client, settings.pool_size, timeout)
             .map_err(|err| EngineError::Unavailable(format!("Redis pool: {err}")))?;
+        let keys = KeyBuilder::new(settings.key_prefix.clone());
+        let notifier = Notifier::new(client, timeout);
+        let credentials = Arc::new(credentials::CredentialCache::new(
+            notifier.clone(),
+            keys.credentials_channel(),
+        ));
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
-                keys: KeyBuilder::new(settings.key_prefix.clone()),
-                notifier: Notifier::new(client, timeout),
+                keys,
+                notifier,
+                credentials,
                 timeout,
                 presence: Duration::from_millis(settings.presence_timeout_ms),
                 fence_retention: Duration::from_secs(settings.fence_retention_seconds),
@@ -112,9 +123,17 @@ impl Engine {
             match self.acquire_step(&keys, caller, lease, false).await? {
                 Step::Acquired(lease) => TryAcquire::Acquired(lease),
                 Step::Resumed(holder) => TryAcquire::Resumed(holder),
-                Step::Busy { holder_ttl_ms } | Step::Queued { holder_ttl_ms, .. } => {
-                    TryAcquire::HeldByOther { holder_ttl_ms }
-                }
+                Step::Busy {
+                    holder_ttl_ms,
+                    holder_label,
+                } => TryAcquire::HeldByOther {
+                    holder_ttl_ms,
+                    holder_label,
+                },
+                Step::Queued { holder_ttl_ms, .. } => TryAcquire::HeldByOther {
+                    holder_ttl_ms,
+                    holder_label: String::new(),
+                },
             },
         )
     }
@@ -211,6 +230,7 @@ impl Engine {
             "released" => Ok(Release::Released),
             "not_owner" => Ok(Release::NotOwner),
             "not_held" => Ok(Release::NotHeld),
+            "unknown" => Ok(Release::Unknown),
             other => Err(unexpected("release_lease", other)),
         }
     }
@@ -345,7 +365,10 @@ impl Engine {
                 position: a,
                 holder_ttl_ms: b,
             }),
-            "busy" => Ok(Step::Busy { holder_ttl_ms: a }),
+            "busy" => Ok(Step::Busy {
+                holder_ttl_ms: a,
+                holder_label: holder,
+            }),
             other => Err(unexpected("acquire_lease", other)),
         }
     }
@@ -420,6 +443,7 @@ impl Engine {
             let result = match call {
                 Call::Command(cmd) => cmd.query_async(&mut conn.redis).await,
                 Call::Script(invocation) => invocation.invoke_async(&mut conn.redis).await,
+                Call::Pipeline(pipe) => pipe.query_async(&mut conn.redis).await,
             };
             conn.settle(&result);
             Ok(result?)
@@ -444,6 +468,7 @@ impl Engine {
 enum Call<'a, 's> {
     Command(&'a redis::Cmd),
     Script(&'a redis::ScriptInvocation<'s>),
+    Pipeline(&'a redis::Pipeline),
 }
 
 /// Who runs a lock script: an owner token, and a label or "".
@@ -460,8 +485,14 @@ fn anonymous(owner: &Owner) -> Caller<'_> {
 enum Step {
     Acquired(Lease),
     Resumed(Holder),
-    Queued { position: i64, holder_ttl_ms: i64 },
-    Busy { holder_ttl_ms: i64 },
+    Queued {
+        position: i64,
+        holder_ttl_ms: i64,
+    },
+    Busy {
+        holder_ttl_ms: i64,
+        holder_label: String,
+    },
 }
 
 /// Takes a waiter out of the queue unless it ended holding the lock. On drop (the request's

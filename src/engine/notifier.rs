@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use redis::aio::{PubSubSink, PubSubStream};
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 /// Payload that wakes every waiter of a channel, not only the one a hand-off names.
 pub const WAKE_ALL: &str = "*";
@@ -26,6 +26,14 @@ const RECONNECT_EVERY: Duration = Duration::from_millis(250);
 pub enum NotifierError {
     #[error("pub/sub connection unavailable: {0}")]
     Unavailable(String),
+}
+
+/// The state of the pub/sub connection. `Up(n)`: the n-th connection, subscribed to every
+/// channel in use; a message published while it is up reaches this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    Down,
+    Up(u64),
 }
 
 type SubscribeReply = oneshot::Sender<Result<broadcast::Receiver<Arc<str>>, NotifierError>>;
@@ -46,6 +54,7 @@ enum Command {
 pub struct Notifier {
     commands: mpsc::UnboundedSender<Command>,
     unstarted: Arc<Mutex<Option<NotifierTask>>>,
+    link: watch::Receiver<Link>,
 }
 
 /// A waiter's interest in one channel. Dropping it may unsubscribe.
@@ -71,6 +80,18 @@ impl Subscription {
     }
 }
 
+impl Subscription {
+    /// The next message's payload; [`WAKE_ALL`] also when messages were missed (the connection
+    /// came back, or this listener fell behind). `None` once the notifier is gone.
+    pub async fn next_message(&mut self) -> Option<Arc<str>> {
+        match self.receiver.recv().await {
+            Ok(payload) => Some(payload),
+            Err(broadcast::error::RecvError::Lagged(_)) => Some(Arc::from(WAKE_ALL)),
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    }
+}
+
 impl Drop for Subscription {
     fn drop(&mut self) {
         let _ = self.commands.send(Command::Unsubscribe {
@@ -83,17 +104,26 @@ impl Notifier {
     /// `timeout` bounds each connection attempt and each SUBSCRIBE.
     pub fn new(client: redis::Client, timeout: Duration) -> Self {
         let (commands, inbox) = mpsc::unbounded_channel();
+        let (link_tx, link) = watch::channel(Link::Down);
         let task = NotifierTask {
             client,
             timeout,
             inbox,
             channels: HashMap::new(),
             sink: None,
+            link: link_tx,
+            connections: 0,
         };
         Self {
             commands,
             unstarted: Arc::new(Mutex::new(Some(task))),
+            link,
         }
+    }
+
+    /// Whether messages reach this process now, and on which connection.
+    pub fn link(&self) -> Link {
+        *self.link.borrow()
     }
 
     /// Subscribes to `channel`; returns once Redis confirmed the subscription.
@@ -137,6 +167,9 @@ struct NotifierTask {
     inbox: mpsc::UnboundedReceiver<Command>,
     channels: HashMap<String, Channel>,
     sink: Option<PubSubSink>,
+    link: watch::Sender<Link>,
+    /// Connections made so far, to number them in [`Link::Up`].
+    connections: u64,
 }
 
 impl NotifierTask {
@@ -158,6 +191,7 @@ impl NotifierTask {
                     Some(msg) => self.dispatch(&msg),
                     None => {
                         tracing::warn!("pub/sub connection lost; reconnecting");
+                        self.link.send_replace(Link::Down);
                         stream = None;
                         self.sink = None;
                     }
@@ -183,6 +217,8 @@ impl NotifierTask {
         match tokio::time::timeout(self.timeout, attempt).await {
             Ok(Ok((sink, stream))) => {
                 self.sink = Some(sink);
+                self.connections += 1;
+                self.link.send_replace(Link::Up(self.connections));
                 for channel in self.channels.values() {
                     let _ = channel.sender.send(Arc::from(WAKE_ALL));
                 }

@@ -19,6 +19,8 @@ pub enum TryAcquire {
     /// Held by someone else (or promised to a waiter); the holder's lease ends in this many ms.
     HeldByOther {
         holder_ttl_ms: i64,
+        /// The holder's label ("" if it has none).
+        holder_label: String,
     },
 }
 
@@ -37,6 +39,8 @@ pub enum Release {
     Released,
     NotOwner,
     NotHeld,
+    /// Nobody holds it, and a grouped lock has no record: never held, or forgotten.
+    Unknown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,5 +10,6 @@ mod helpers;
 mod lockable;
 mod maas;
 mod resilience;
+mod round_trips;
 mod synchronize;
 mod waiting;

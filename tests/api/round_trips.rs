@@ -1,0 +1,218 @@
+//! One Redis round trip per authenticated request, and what that must not cost: a revoked or
+//! changed credential is refused or applied on every gateway at once.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use crate::helpers::{new_token, spawn_app, test_settings, TestApp, TestRedis};
+
+/// Every command clients send to Redis, as `MONITOR` shows them (commands run inside scripts
+/// left out).
+struct Monitor {
+    commands: Arc<Mutex<Vec<String>>>,
+}
+
+impl Monitor {
+    async fn start(url: &str) -> Monitor {
+        let addr = url.trim_start_matches("redis://");
+        let mut stream = TcpStream::connect(addr).await.expect("connect");
+        stream.write_all(b"MONITOR\r\n").await.expect("MONITOR");
+        let mut lines = BufReader::new(stream).lines();
+        let ok = lines.next_line().await.expect("read").expect("a reply");
+        assert_eq!(ok, "+OK");
+        let commands = Arc::new(Mutex::new(Vec::new()));
+        let seen = commands.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                // `+<time> [<db> <client>] "<command>" ...`; scripts' calls say `[<db> lua]`.
+                if line.contains(" lua] ") {
+                    continue;
+                }
+                if let Some(command) = line.split('"').nth(1) {
+                    seen.lock().expect("lock").push(command.to_lowercase());
+                }
+            }
+        });
+        Monitor { commands }
+    }
+
+    /// Waits for stragglers, then takes what was seen so far.
+    async fn take(&self) -> Vec<String> {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        std::mem::take(&mut *self.commands.lock().expect("lock"))
+    }
+}
+
+async fn two_gateways() -> (TestRedis, TestApp, TestApp) {
+    let redis = TestRedis::start().await;
+    let settings = test_settings(redis.url());
+    let a = spawn_app(settings.clone()).await;
+    let b = spawn_app(settings).await;
+    (redis, a, b)
+}
+
+/// Polls `check` on a gateway until it is true; how long that took after `since`.
+async fn within<F, Fut>(since: Instant, limit: Duration, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    loop {
+        if check().await {
+            return since.elapsed();
+        }
+        assert!(since.elapsed() < limit * 5, "never happened");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// lockable and synchronize requests cost one EVALSHA each once the gateway knows the
+/// credential (and, for lockable, has noted the lock in the account's index): acquire, renew,
+/// release, refusals included.
+#[tokio::test]
+async fn an_authenticated_lock_request_is_one_evalsha() {
+    let redis = TestRedis::start().await;
+    if !redis.owned() {
+        return; // MONITOR would see other tests' traffic.
+    }
+    let app = spawn_app(test_settings(redis.url())).await;
+    let token = new_token(&app, json!({"plan": "hobbyist"})).await;
+    let other = new_token(&app, json!({"plan": "hobbyist"})).await;
+    let key = app.sync_user().await;
+    let lock = |requester: &str| json!({"lockName": "counted", "requester": requester});
+    // Warm up: credentials checked, lock names noted, scripts loaded into Redis.
+    assert!(app.lockable_ok("acquire", "counted", &token).await);
+    assert!(app.lockable_ok("heartbeat", "counted", &token).await);
+    assert!(!app.lockable_ok("acquire", "counted", &other).await);
+    assert!(app.lockable_ok("release", "counted", &token).await);
+    app.sync_ok(Method::POST, "/lock", &key, Some(lock("a")))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let monitor = Monitor::start(redis.url()).await;
+    assert!(app.lockable_ok("acquire", "counted", &token).await);
+    assert!(!app.lockable_ok("acquire", "counted", &other).await, "held");
+    assert!(app.lockable_ok("heartbeat", "counted", &token).await);
+    assert!(app.lockable_ok("release", "counted", &token).await);
+    let commands = monitor.take().await;
+    assert_eq!(commands, vec!["evalsha"; 4], "lockable");
+
+    let busy = app
+        .sync_ok(Method::POST, "/lock", &key, Some(lock("b")))
+        .await;
+    assert_eq!(busy["locked"], false);
+    assert_eq!(busy["message"], "held by a", "the holder is named");
+    let again = app
+        .sync_ok(Method::POST, "/lock", &key, Some(lock("a")))
+        .await;
+    let lease = again["leaseId"].as_str().expect("leaseId").to_owned();
+    let unlock = json!({"lockName": "counted", "leaseId": lease});
+    let unlocked = app
+        .sync_ok(Method::POST, "/unlock", &key, Some(unlock.clone()))
+        .await;
+    assert_eq!(unlocked["unlocked"], true);
+    let stale = app
+        .sync_ok(Method::POST, "/unlock", &key, Some(unlock))
+        .await;
+    assert_eq!(stale["unlocked"], false);
+    let unknown = json!({"lockName": "never-seen", "leaseId": lease});
+    let missing = app.sync(Method::POST, "/unlock", &key, Some(unknown)).await;
+    assert_eq!(missing.status(), 404);
+    let commands = monitor.take().await;
+    assert_eq!(commands, vec!["evalsha"; 5], "synchronize");
+}
+
+/// A lockable token revoked through gateway A is refused by gateway B, which had it cached,
+/// within 100 ms of the revoke's reply; the revoke still releases the account's locks.
+#[tokio::test]
+async fn a_revoked_lockable_token_is_refused_on_every_gateway_within_100_ms() {
+    let (_redis, a, b) = two_gateways().await;
+    let account = a.create_lockable_account(json!({"plan": "hobbyist"})).await;
+    let token = account["token"].as_str().expect("token").to_owned();
+    let id = account["accountId"].as_str().expect("id").to_owned();
+    assert!(b.lockable_ok("acquire", "revoked-lock", &token).await);
+    assert!(b.lockable_ok("heartbeat", "revoked-lock", &token).await);
+
+    let revoked = a
+        .admin(Method::DELETE, &format!("/lockable/accounts/{id}"))
+        .send()
+        .await
+        .expect("revoke");
+    let replied = Instant::now();
+    assert_eq!(revoked.status(), 200);
+    let took = within(replied, Duration::from_millis(100), || async {
+        b.lockable("heartbeat", "revoked-lock", &token)
+            .await
+            .status()
+            == 401
+    })
+    .await;
+    assert!(took < Duration::from_millis(100), "refused after {took:?}");
+
+    let other = new_token(&b, json!({"plan": "hobbyist"})).await;
+    assert!(
+        b.lockable_ok("acquire", "revoked-lock", &other).await,
+        "the revoked account's lock was released"
+    );
+}
+
+/// A change to a lockable account through gateway A applies on gateway B at its next request:
+/// moving to a private namespace, B resolves names there at once.
+#[tokio::test]
+async fn an_account_change_applies_on_every_gateway_at_the_next_request() {
+    let (_redis, a, b) = two_gateways().await;
+    let account = a
+        .create_lockable_account(json!({"plan": "business", "privateNamespace": false}))
+        .await;
+    let token = account["token"].as_str().expect("token").to_owned();
+    let id = account["accountId"].as_str().expect("id").to_owned();
+    let public_holder = new_token(&a, json!({"plan": "hobbyist"})).await;
+    assert!(a.lockable_ok("acquire", "shared", &public_holder).await);
+    assert!(!b.lockable_ok("acquire", "shared", &token).await, "public");
+
+    let changed = a
+        .admin(Method::PATCH, &format!("/lockable/accounts/{id}"))
+        .json(&json!({"privateNamespace": true}))
+        .send()
+        .await
+        .expect("PATCH");
+    assert_eq!(changed.status(), 200);
+    let replied = Instant::now();
+    let took = within(replied, Duration::from_millis(100), || async {
+        b.lockable_ok("acquire", "shared", &token).await
+    })
+    .await;
+    assert!(took < Duration::from_millis(100), "applied after {took:?}");
+}
+
+/// A synchronize user revoked through gateway A is refused by gateway B within 100 ms.
+#[tokio::test]
+async fn a_revoked_api_key_is_refused_on_every_gateway_within_100_ms() {
+    let (_redis, a, b) = two_gateways().await;
+    let user = b.sync_sign_up().await;
+    let key = user["apiKey"].as_str().expect("apiKey").to_owned();
+    let id = user["userId"].as_str().expect("userId").to_owned();
+    let lock = json!({"lockName": "k", "requester": "r"});
+    b.sync_ok(Method::POST, "/lock", &key, Some(lock.clone()))
+        .await;
+
+    let revoked = a
+        .admin(Method::DELETE, &format!("/synchronize/users/{id}"))
+        .send()
+        .await
+        .expect("revoke");
+    let replied = Instant::now();
+    assert_eq!(revoked.status(), 200);
+    let body: serde_json::Value = revoked.json().await.expect("json");
+    assert_eq!(body["releasedLocks"], 1);
+    let took = within(replied, Duration::from_millis(100), || async {
+        b.sync(Method::GET, "/locks", &key, None).await.status() == 401
+    })
+    .await;
+    assert!(took < Duration::from_millis(100), "refused after {took:?}");
+}
