@@ -13,10 +13,12 @@
 //! - [`accounts`]: account workflows per dialect, shared by the admin API, the CLI and the
 //!   dialects' credential checks.
 //! - [`engine`]: the only module that knows Redis. One Lua script per operation (`lua/`), key
-//!   names built in `engine::keys`, one pub/sub connection per process in `engine::notifier`.
+//!   names built in `engine::keys`, one pub/sub connection per process in `engine::notifier`,
+//!   credentials kept per process and dropped on invalidation in `engine::credentials`.
 //!   Outcomes are enums; infrastructure failures are [`engine::EngineError`].
-//! - [`http`]: what dialects share on the HTTP side: [`http::ApiError`] (the one error type of the
-//!   layer), request logging and body limits, health checks, the Swagger UI page.
+//! - [`http`]: what dialects share on the HTTP side: the server and its connection limits
+//!   (`http::server`), [`http::ApiError`] (the one error type of the layer), request logging and
+//!   body limits, health checks, the Swagger UI page.
 //! - [`dialects`]: one file per dialect (`maas.rs`, `lockable.rs`, `synchronize.rs`): parse,
 //!   authenticate, call the engine, answer in the dialect's words. `dialects::assemble` mounts
 //!   any API.
