@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::credentials::{Credential, NOTE_REFRESH};
-use super::{scripts, Call, Engine, EngineError};
+use super::{millis, scripts, Call, Engine, EngineError};
 
 /// A stored account, as read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,7 +150,7 @@ impl Engine {
     ) -> Result<Option<Credential>, EngineError> {
         let cache = &self.inner.credentials;
         let key = format!("{kind}:{id}:{secret_hash}");
-        let keep_ms = keep_ms.saturating_add(millis_of(NOTE_REFRESH));
+        let keep_ms = keep_ms.saturating_add(millis(NOTE_REFRESH));
         if let Some(credential) = cache.get(&key) {
             if let Some(name) = about.filter(|name| cache.needs_note(&key, name)) {
                 let (engine, kind, id, hash, name) = (
@@ -216,10 +216,6 @@ impl Engine {
         }
         Ok(Some(id))
     }
-}
-
-fn millis_of(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Credentials that carry no account id (synchronize's API keys) are found through a link from
