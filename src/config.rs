@@ -142,7 +142,7 @@ impl Default for RedisSettings {
             url: String::new(),
             key_prefix: "lockgate".into(),
             timeout_ms: 2000,
-            pool_size: 32,
+            pool_size: 2,
             presence_timeout_ms: 10_000,
             fence_retention_seconds: 7 * 24 * 3600,
             embedded_binary: "redis-server".into(),

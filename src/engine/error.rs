@@ -23,12 +23,6 @@ impl From<redis::RedisError> for EngineError {
     }
 }
 
-impl From<super::pool::PoolError> for EngineError {
-    fn from(err: super::pool::PoolError) -> Self {
-        EngineError::Unavailable(err.to_string())
-    }
-}
-
 impl From<NotifierError> for EngineError {
     fn from(err: NotifierError) -> Self {
         match err {

@@ -33,7 +33,8 @@ use crate::config::RedisSettings;
 /// Owner token of a lease or waiter: a mutex id, an account id... chosen by the dialect.
 pub type Owner = str;
 
-/// A cheap handle; clones share one pool, one pub/sub task and one shutdown signal.
+/// A cheap handle; clones share the Redis connections, one pub/sub task and one shutdown
+/// signal.
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
@@ -55,13 +56,13 @@ struct Inner {
 }
 
 impl Engine {
-    /// Builds the pool and the notifier without connecting: the first request does.
+    /// Builds the connections and the notifier without connecting: the first request does.
     pub fn new(settings: &RedisSettings, url: &str) -> Result<Self, EngineError> {
         let timeout = Duration::from_millis(settings.timeout_ms);
         let client = redis::Client::open(url)
             .map_err(|err| EngineError::Unavailable(format!("bad Redis URL: {err}")))?;
-        let pool = pool::build(&client, settings.pool_size, timeout)
-            .map_err(|err| EngineError::Unavailable(format!("Redis pool: {err}")))?;
+        let pool = pool::Pool::new(&client, settings.pool_size, timeout)
+            .map_err(|err| EngineError::Unavailable(format!("Redis connections: {err}")))?;
         let keys = KeyBuilder::new(settings.key_prefix.clone());
         let notifier = Notifier::new(client, timeout);
         let credentials = Arc::new(credentials::CredentialCache::new(
@@ -421,12 +422,12 @@ impl Engine {
         self.invoke(&invocation).await
     }
 
-    /// Runs one plain command on a pooled connection, within the timeout.
+    /// Runs one plain command on a shared connection, within the timeout.
     async fn command<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, EngineError> {
         self.call(Call::Command(cmd)).await
     }
 
-    /// Runs a prepared script on a pooled connection, within the timeout.
+    /// Runs a prepared script on a shared connection, within the timeout.
     async fn invoke<T: redis::FromRedisValue>(
         &self,
         invocation: &redis::ScriptInvocation<'_>,
@@ -434,21 +435,28 @@ impl Engine {
         self.call(Call::Script(invocation)).await
     }
 
-    /// One request on a pooled connection; a connection whose request failed on the wire or was
-    /// cut off by the timeout is not reused (see `pool.rs`).
+    /// One request on a shared connection; a connection whose request failed on the wire or was
+    /// cut off by the timeout is replaced (see `pool.rs`).
     async fn call<T: redis::FromRedisValue>(&self, call: Call<'_, '_>) -> Result<T, EngineError> {
-        self.bounded(async {
-            let mut conn = self.inner.pool.get().await?;
-            conn.begin();
-            let result = match call {
-                Call::Command(cmd) => cmd.query_async(&mut conn.redis).await,
-                Call::Script(invocation) => invocation.invoke_async(&mut conn.redis).await,
-                Call::Pipeline(pipe) => pipe.query_async(&mut conn.redis).await,
+        let pool = &self.inner.pool;
+        // Boxed: connecting makes this future large, and every waiting request would carry it.
+        let work = Box::pin(async move {
+            let mut flight = InFlight {
+                pool,
+                conn: pool.get().await?,
+                finished: false,
             };
-            conn.settle(&result);
+            let redis = &mut flight.conn.redis;
+            let result = match call {
+                Call::Command(cmd) => cmd.query_async(redis).await,
+                Call::Script(invocation) => invocation.invoke_async(redis).await,
+                Call::Pipeline(pipe) => pipe.query_async(redis).await,
+            };
+            flight.finished = true;
+            pool.settle(&flight.conn, Some(&result));
             Ok(result?)
-        })
-        .await
+        });
+        self.bounded(work).await
     }
 
     async fn bounded<T>(
@@ -461,6 +469,22 @@ impl Engine {
                 "no answer within {} ms",
                 self.inner.timeout.as_millis()
             ))),
+        }
+    }
+}
+
+/// A request on a shared connection; one dropped unfinished (cut off by the timeout) makes the
+/// pool replace that connection.
+struct InFlight<'a> {
+    pool: &'a pool::Pool,
+    conn: pool::Connection,
+    finished: bool,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.pool.settle::<()>(&self.conn, None);
         }
     }
 }

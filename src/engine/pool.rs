@@ -1,48 +1,52 @@
-//! Redis connections for the engine: a deadpool pool of multiplexed connections.
+//! Redis connections for the engine: a few multiplexed connections, shared by every request.
 //!
-//! Why not deadpool-redis's manager: it sends UNWATCH + PING on every checkout, a second round
-//! trip for each request. Here checkout is free; a connection is discarded instead when its last
-//! command failed on the connection or never finished (cut off by the engine's timeout), or when
-//! the client library reported it closed (Redis restarted while it sat idle in the pool). That
-//! report comes as a RESP3 `Disconnection` push, so pool connections speak RESP3.
+//! Why not a pool that lends a connection to one request at a time (deadpool, as before): a
+//! multiplexed connection already carries any number of requests at once, and its writer sends
+//! what is queued in one write, so concurrent requests share system calls. Lending added a
+//! checkout per request and spread commands over 32 sockets where they could not batch.
+//!
+//! A connection is replaced when a command on it failed on the wire or was cut off by the
+//! engine's timeout (a silent, half-open socket must not hang every request), or when the client
+//! library reported it closed (Redis restarted while it sat idle). That report comes as a RESP3
+//! `Disconnection` push, so these connections speak RESP3.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, ProtocolVersion, PushInfo, PushKind, RedisError};
 
-pub type Pool = managed::Pool<Manager>;
-pub type PoolError = managed::PoolError<RedisError>;
-
-pub struct Manager {
+/// `size` shared connections; each request takes the next in turn.
+pub struct Pool {
     client: redis::Client,
     config: AsyncConnectionConfig,
+    slots: Vec<Slot>,
+    next: AtomicUsize,
+    /// Numbers connections, so a failure discards only the connection it happened on.
+    made: AtomicU64,
 }
 
-/// A pooled connection, marked suspect while a command is in flight.
-pub struct Connection {
-    pub redis: MultiplexedConnection,
-    suspect: bool,
+#[derive(Default)]
+struct Slot {
+    live: Mutex<Option<Live>>,
+    /// One connection attempt at a time per slot; the others wait for its result.
+    connecting: tokio::sync::Mutex<()>,
+}
+
+#[derive(Clone)]
+struct Live {
+    redis: MultiplexedConnection,
+    id: u64,
     /// Set by the client library when the connection closed.
     closed: Arc<AtomicBool>,
 }
 
-impl Connection {
-    /// Call before sending; pass the result to [`Connection::settle`] after.
-    pub fn begin(&mut self) {
-        self.suspect = true;
-    }
-
-    /// Clears the mark unless the connection itself failed.
-    pub fn settle<T>(&mut self, result: &Result<T, RedisError>) {
-        self.suspect = match result {
-            Ok(_) => false,
-            Err(err) => is_connection_failure(err),
-        };
-    }
+/// A connection lent for one request; report how it went with [`Pool::settle`].
+pub struct Connection {
+    pub redis: MultiplexedConnection,
+    slot: usize,
+    id: u64,
 }
 
 pub fn is_connection_failure(err: &RedisError) -> bool {
@@ -53,31 +57,62 @@ pub fn is_connection_failure(err: &RedisError) -> bool {
         || err.is_unrecoverable_error()
 }
 
-impl Manager {
-    /// `client` must speak RESP3 (see [`resp3`]).
-    pub fn new(client: redis::Client, timeout: Duration) -> Self {
+impl Pool {
+    /// Connects nothing yet: the first request does.
+    pub fn new(client: &redis::Client, size: usize, timeout: Duration) -> Result<Self, RedisError> {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout));
-        Self { client, config }
+        Ok(Self {
+            client: resp3(client)?,
+            config,
+            slots: (0..size.max(1)).map(|_| Slot::default()).collect(),
+            next: AtomicUsize::new(0),
+            made: AtomicU64::new(0),
+        })
     }
-}
 
-/// The same client, speaking RESP3.
-pub fn resp3(client: &redis::Client) -> Result<redis::Client, RedisError> {
-    let info = client.get_connection_info().clone();
-    let settings = info
-        .redis_settings()
-        .clone()
-        .set_protocol(ProtocolVersion::RESP3);
-    redis::Client::open(info.set_redis_settings(settings))
-}
+    /// The next connection in turn, connecting it first if it is missing or closed.
+    pub async fn get(&self) -> Result<Connection, RedisError> {
+        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        let slot = &self.slots[index];
+        if let Some(live) = slot.current() {
+            return Ok(self.lend(index, live));
+        }
+        let _turn = slot.connecting.lock().await;
+        if let Some(live) = slot.current() {
+            return Ok(self.lend(index, live));
+        }
+        let live = self.connect().await?;
+        *slot.lock() = Some(live.clone());
+        Ok(self.lend(index, live))
+    }
 
-impl managed::Manager for Manager {
-    type Type = Connection;
-    type Error = RedisError;
+    /// Discards the connection a request used if the request failed on it or never finished
+    /// (`result` is `None`): the next request connects afresh.
+    pub fn settle<T>(&self, conn: &Connection, result: Option<&Result<T, RedisError>>) {
+        let failed = match result {
+            None => true,
+            Some(Ok(_)) => false,
+            Some(Err(err)) => is_connection_failure(err),
+        };
+        if failed {
+            let mut live = self.slots[conn.slot].lock();
+            if live.as_ref().is_some_and(|l| l.id == conn.id) {
+                *live = None;
+            }
+        }
+    }
 
-    async fn create(&self) -> Result<Connection, RedisError> {
+    fn lend(&self, slot: usize, live: Live) -> Connection {
+        Connection {
+            redis: live.redis,
+            slot,
+            id: live.id,
+        }
+    }
+
+    async fn connect(&self) -> Result<Live, RedisError> {
         let closed = Arc::new(AtomicBool::new(false));
         let flag = closed.clone();
         let config = self.config.clone().set_push_sender(move |push: PushInfo| {
@@ -90,32 +125,40 @@ impl managed::Manager for Manager {
             .client
             .get_multiplexed_async_connection_with_config(&config)
             .await?;
-        Ok(Connection {
+        Ok(Live {
             redis,
-            suspect: false,
+            id: self.made.fetch_add(1, Ordering::Relaxed),
             closed,
         })
     }
+}
 
-    async fn recycle(&self, conn: &mut Connection, _: &Metrics) -> RecycleResult<RedisError> {
-        if conn.suspect {
-            return Err(RecycleError::message("last command failed or was cut off"));
+impl Slot {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Live>> {
+        self.live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The slot's connection, unless it is missing or reported closed.
+    fn current(&self) -> Option<Live> {
+        let mut live = self.lock();
+        if live
+            .as_ref()
+            .is_some_and(|l| l.closed.load(Ordering::Relaxed))
+        {
+            *live = None;
         }
-        if conn.closed.load(Ordering::Relaxed) {
-            return Err(RecycleError::message("connection closed"));
-        }
-        Ok(())
+        live.clone()
     }
 }
 
-pub fn build(client: &redis::Client, size: usize, timeout: Duration) -> Result<Pool, String> {
-    let client = resp3(client).map_err(|err| err.to_string())?;
-    Pool::builder(Manager::new(client, timeout))
-        .max_size(size)
-        .wait_timeout(Some(timeout))
-        .create_timeout(Some(timeout))
-        .recycle_timeout(Some(timeout))
-        .runtime(deadpool::Runtime::Tokio1)
-        .build()
-        .map_err(|err| err.to_string())
+/// The same client, speaking RESP3.
+fn resp3(client: &redis::Client) -> Result<redis::Client, RedisError> {
+    let info = client.get_connection_info().clone();
+    let settings = info
+        .redis_settings()
+        .clone()
+        .set_protocol(ProtocolVersion::RESP3);
+    redis::Client::open(info.set_redis_settings(settings))
 }
