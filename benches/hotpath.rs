@@ -61,6 +61,9 @@ async fn main() {
         Gateway::start(&redis_url, &[]).await,
         Gateway::start(&redis_url, &[]).await,
     ];
+    // The same gateway with one worker thread (`server.worker_threads`), for comparison.
+    let single_thread =
+        Gateway::start(&redis_url, &[("LOCKGATE_SERVER__WORKER_THREADS", "1")]).await;
     let lockable_token = lockable_account(&pods[0]).await;
     let sync_key = synchronize_key(&pods[0]).await;
 
@@ -109,6 +112,17 @@ async fn main() {
         }
     }
 
+    targets.push((
+        "maas 1 pod, 1 thread".into(),
+        Target::Gateway {
+            addrs: vec![single_thread.addr.clone()],
+            pids: vec![single_thread.pid()],
+            dialect: Dialect::Maas,
+            lockable_auth: String::new(),
+            sync_auth: String::new(),
+        },
+    ));
+
     let sections =
         std::env::var("BENCH_SECTIONS").unwrap_or_else(|_| "throughput,handoff,memory".into());
     if sections.contains("throughput") {
@@ -118,6 +132,7 @@ async fn main() {
         handoff(&pods).await;
     }
     drop(pods);
+    drop(single_thread);
     if sections.contains("memory") {
         memory(&redis_url).await;
     }

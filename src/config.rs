@@ -38,6 +38,8 @@ pub struct ServerSettings {
     pub idle_timeout_ms: u64,
     /// Open connections at most; one over the cap is closed at once.
     pub max_connections: usize,
+    /// Threads that serve requests; 0 = one per CPU core.
+    pub worker_threads: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -132,6 +134,7 @@ impl Default for ServerSettings {
             header_read_timeout_ms: 10_000,
             idle_timeout_ms: 60_000,
             max_connections: 10_000,
+            worker_threads: 0,
         }
     }
 }
