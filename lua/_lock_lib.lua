@@ -97,13 +97,15 @@ local function grant(who, ms, claimed)
     expires = now_ms + math.min(ms, presence_ms)
   end
   local who_label = (who == owner) and label or ''
-  redis.call('DEL', K_LEASE)
+  -- Only ever called on a free lock: there is no old lease to clear.
   redis.call('HSET', K_LEASE, 'owner', who, 'fence', int(fence), 'acquired_ms', int(now_ms),
-    'claimed', claimed and '1' or '0', 'lease_ms', int(ms), 'label', who_label)
+    'claimed', claimed and '1' or '0', 'lease_ms', int(ms), 'label', who_label,
+    'expires_ms', int(expires))
+  redis.call('PEXPIREAT', K_LEASE, int(expires))
   if K_INFO then
     redis.call('HSET', K_INFO, 'owner', who, 'label', who_label, 'fence', int(fence))
+    record_change(expires)
   end
-  set_expiry(expires)
   return fence, expires
 end
 
@@ -121,21 +123,33 @@ local function prune_gone()
   end
 end
 
--- When the lock is free, hands it to the longest live waiter and announces it on the channel.
--- Runs first in every script, which is how a lease that simply expired reaches the queue.
-local function promote()
-  if redis.call('EXISTS', K_LEASE) == 1 then
-    return
+-- The lock is free: hands it to the longest live waiter, announces it on the channel, and
+-- returns that waiter's token; nil when nobody (alive) waits, so the queue is empty then.
+-- Dead waiters are pruned only when someone waits, so a free lock without a queue costs one call.
+local function hand_off()
+  if not redis.call('ZRANGE', K_QUEUE, 0, 0)[1] then
+    return nil
   end
   prune_gone()
   local head = redis.call('ZRANGE', K_QUEUE, 0, 0)[1]
   if not head then
-    return
+    return nil
   end
   local ms = tonumber(redis.call('HGET', K_WAITERS, head) or lease_ms)
   forget_waiter(head)
   grant(head, ms, false)
   redis.call('PUBLISH', channel, head)
+  return head
+end
+
+-- Runs first in every script, which is how a lease that simply expired reaches the queue.
+-- Returns the holder's token after any hand-off, or nil when the lock is free and nobody waits.
+local function promote()
+  local holder = redis.call('HGET', K_LEASE, 'owner')
+  if holder then
+    return holder
+  end
+  return hand_off()
 end
 
 local function lease_field(name)

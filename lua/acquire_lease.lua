@@ -13,8 +13,7 @@
 --                                                                caller itself); not waiting
 local wait = ARGV[9] == '1'
 
-promote()
-local holder = lease_field('owner')
+local holder = promote()
 
 if holder and label ~= '' and lease_field('label') == label and lease_field('claimed') == '1' then
   -- The same requester again (e.g. a retried request): renew, keep its lease id.
@@ -41,8 +40,7 @@ if holder == owner then
 end
 
 if not holder then
-  -- Free, and promote() found no live waiter ahead of the caller.
-  forget_waiter(owner)
+  -- Free, and promote() found the queue empty: the caller is not in it either.
   local fence, expires = grant(owner, lease_ms, true)
   return {'acquired', fence, expires, now_ms, owner}
 end

@@ -4,9 +4,8 @@
 -- Returns {status, owner, fencing_token, acquired_ms, expires_ms, waiting}:
 --   {"held", owner, fencing_token, acquired_ms, expires_ms, waiting}
 --   {"free", "", 0, 0, 0, waiting}
-promote()
+local holder = promote()
 local waiting = redis.call('ZCARD', K_QUEUE)
-local holder = lease_field('owner')
 if not holder then
   return {'free', '', 0, 0, 0, waiting}
 end

@@ -4,10 +4,9 @@
 -- Returns {status}:
 --   {"left"}      the caller was taken out of the queue (or was not in it)
 --   {"released"}  the caller had been handed the lock; it went to the next waiter or became free
-promote()
-if lease_field('owner') == owner then
+if promote() == owner then
   drop_lease()
-  promote()
+  hand_off()
   return {'released'}
 end
 forget_waiter(owner)

@@ -5,8 +5,7 @@
 --   {"not_owner"}  someone else holds it; nothing changed
 --   {"not_held"}   nobody holds it; nothing changed
 --   {"unknown"}    nobody holds it and a grouped lock has no record (never held, or forgotten)
-promote()
-local holder = lease_field('owner')
+local holder = promote()
 if not holder then
   if K_INFO and redis.call('EXISTS', K_INFO) == 0 then
     return {'unknown'}
@@ -17,5 +16,5 @@ if holder ~= owner then
   return {'not_owner'}
 end
 drop_lease()
-promote()
+hand_off()
 return {'released'}

@@ -4,8 +4,7 @@
 --   {"renewed", expires_ms}  the caller holds the lock until expires_ms
 --   {"not_owner", 0}         someone else holds it; nothing changed
 --   {"not_held", 0}          nobody holds it; nothing changed
-promote()
-local holder = lease_field('owner')
+local holder = promote()
 if not holder then
   return {'not_held', 0}
 end
