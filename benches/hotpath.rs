@@ -126,7 +126,8 @@ async fn main() {
     let sections =
         std::env::var("BENCH_SECTIONS").unwrap_or_else(|_| "throughput,handoff,memory".into());
     if sections.contains("throughput") {
-        throughput(&targets, webdis.is_some()).await;
+        let redis_pid = redis_pid(&redis_url).await;
+        throughput(&targets, webdis.is_some(), redis_pid).await;
     }
     if sections.contains("handoff") {
         handoff(&pods).await;
@@ -139,26 +140,26 @@ async fn main() {
 }
 
 /// Cycles per second of every target at every concurrency, as one table.
-async fn throughput(targets: &[(String, Target)], with_webdis: bool) {
+async fn throughput(targets: &[(String, Target)], with_webdis: bool, redis_pid: u32) {
     let mut results: BTreeMap<(usize, usize), Figure> = BTreeMap::new();
     for (index, (_, target)) in targets.iter().enumerate() {
         for &c in &CONCURRENCY {
-            let figure = measure(target, c).await;
+            let figure = measure(target, c, redis_pid).await;
             results.insert((index, c), figure);
         }
     }
 
     println!(
-        "| target | c | cycles/s | × raw Redis | × webdis | lock p50 ms | lock p99 ms | gateway CPU µs/request |"
+        "| target | c | cycles/s | × raw Redis | × webdis | lock p50 ms | lock p99 ms | gateway CPU µs/request | Redis CPU µs/cycle |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (index, (name, _)) in targets.iter().enumerate() {
         for &c in &CONCURRENCY {
             let figure = &results[&(index, c)];
             let raw = results[&(0, c)].cycles_per_second;
             let web = with_webdis.then(|| results[&(1, c)].cycles_per_second);
             println!(
-                "| {name} | {c} | {:.0} | {:.2} | {} | {:.3} | {:.3} | {} |",
+                "| {name} | {c} | {:.0} | {:.2} | {} | {:.3} | {:.3} | {} | {:.1} |",
                 figure.cycles_per_second,
                 figure.cycles_per_second / raw,
                 web.map_or("–".into(), |w| format!(
@@ -170,6 +171,7 @@ async fn throughput(targets: &[(String, Target)], with_webdis: bool) {
                 figure
                     .cpu_us_per_request
                     .map_or("–".into(), |cpu| format!("{cpu:.1}")),
+                figure.redis_cpu_us_per_cycle,
             );
         }
     }
@@ -221,10 +223,12 @@ struct Figure {
     lock_p50_ms: f64,
     lock_p99_ms: f64,
     cpu_us_per_request: Option<f64>,
+    /// Redis's own CPU time per lock + unlock cycle: where the ceiling is.
+    redis_cpu_us_per_cycle: f64,
 }
 
 /// Runs `c` workers against `target` for the warm-up, then for the measured time.
-async fn measure(target: &Target, c: usize) -> Figure {
+async fn measure(target: &Target, c: usize, redis_pid: u32) -> Figure {
     let cycles = Arc::new(AtomicU64::new(0));
     let measuring = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let start = Instant::now();
@@ -253,6 +257,7 @@ async fn measure(target: &Target, c: usize) -> Figure {
         _ => Vec::new(),
     };
     let cpu_before: u64 = pids.iter().map(|&p| cpu_ticks(p)).sum();
+    let redis_before = cpu_ticks(redis_pid);
     measuring.store(true, Ordering::Relaxed);
     let measured_from = Instant::now();
     let mut lock_times = Vec::new();
@@ -261,6 +266,7 @@ async fn measure(target: &Target, c: usize) -> Figure {
     }
     let elapsed = measured_from.elapsed();
     let cpu_after: u64 = pids.iter().map(|&p| cpu_ticks(p)).sum();
+    let redis_after = cpu_ticks(redis_pid);
     let done = cycles.load(Ordering::Relaxed);
     lock_times.sort();
     let at = |q: f64| {
@@ -271,7 +277,10 @@ async fn measure(target: &Target, c: usize) -> Figure {
     let cpu_us_per_request = (!pids.is_empty() && done > 0).then(|| {
         (cpu_after - cpu_before) as f64 * 1_000_000.0 / ticks_per_second() / (done * 2) as f64
     });
+    let redis_cpu_us_per_cycle =
+        (redis_after - redis_before) as f64 * 1_000_000.0 / ticks_per_second() / done.max(1) as f64;
     Figure {
+        redis_cpu_us_per_cycle,
         cycles_per_second: done as f64 / elapsed.as_secs_f64(),
         lock_p50_ms: at(0.5),
         lock_p99_ms: at(0.99),
@@ -851,6 +860,20 @@ async fn wait_for_queue(redis_url: &str, name: &str, n: usize) -> usize {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The Redis server's process id, as it reports it.
+async fn redis_pid(url: &str) -> u32 {
+    let mut conn = redis_conn(url).await;
+    let info: String = redis::cmd("INFO")
+        .arg("server")
+        .query_async(&mut conn)
+        .await
+        .expect("INFO");
+    info.lines()
+        .find_map(|l| l.strip_prefix("process_id:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("process_id")
 }
 
 async fn used_memory(conn: &mut redis::aio::MultiplexedConnection) -> i64 {
