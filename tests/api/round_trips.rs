@@ -216,3 +216,40 @@ async fn a_revoked_api_key_is_refused_on_every_gateway_within_100_ms() {
     .await;
     assert!(took < Duration::from_millis(100), "refused after {took:?}");
 }
+
+/// A gateway whose pub/sub connection dropped trusts nothing it kept: a revoke published while
+/// it could not hear it is still refused at once, not after it reconnects.
+#[tokio::test]
+async fn a_revoke_missed_while_pub_sub_was_down_is_still_refused() {
+    let (redis, a, b) = two_gateways().await;
+    if !redis.owned() {
+        return; // CLIENT KILL would cut other tests' connections.
+    }
+    let account = a.create_lockable_account(json!({"plan": "hobbyist"})).await;
+    let token = account["token"].as_str().expect("token").to_owned();
+    let id = account["accountId"].as_str().expect("id").to_owned();
+    assert!(b.lockable_ok("acquire", "heard", &token).await);
+    assert!(
+        b.lockable_ok("heartbeat", "heard", &token).await,
+        "cached on B"
+    );
+
+    let mut conn = redis.connection().await;
+    let killed: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query_async(&mut conn)
+        .await
+        .expect("CLIENT KILL");
+    assert!(killed >= 1, "B's pub/sub connection cut");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let revoked = a
+        .admin(Method::DELETE, &format!("/lockable/accounts/{id}"))
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(revoked.status(), 200);
+    let status = b.lockable("heartbeat", "heard", &token).await.status();
+    assert_eq!(status, 401, "refused at once, not after B reconnects");
+}
