@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use poem::endpoint::BoxEndpoint;
-use poem::{get, EndpointExt, IntoResponse, Route};
+use poem::{get, EndpointExt, Route};
 use tokio::net::TcpListener;
 
 use crate::config::Settings;
@@ -15,7 +15,7 @@ use crate::embedded::{EmbeddedError, RedisServer};
 use crate::engine::{Engine, EngineError};
 use crate::http::docs::{DocLink, DocsPage};
 use crate::http::server::{self, Limits};
-use crate::http::{health, middleware, ApiError};
+use crate::http::{health, middleware};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -138,15 +138,5 @@ pub fn routes(engine: &Engine, settings: &Settings) -> BoxEndpoint<'static> {
         );
         route = route.nest(settings.admin.mount.clone(), crate::admin::disabled());
     }
-    route
-        .catch_all_error(|err| async move {
-            let err = ApiError::from_poem(&err);
-            (
-                err.status(),
-                poem::web::Json(serde_json::json!({"message": err.to_string()})),
-            )
-                .into_response()
-        })
-        .around(middleware::log_request)
-        .boxed()
+    middleware::Logged(route).boxed()
 }

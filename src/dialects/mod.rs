@@ -57,10 +57,13 @@ pub(crate) fn assemble<T: OpenApi + 'static>(
                     .body(document.clone())
             }),
         )
-        .nest("/", service)
-        .around(move |ep, req| middleware::limit_body(ep, req, max_body))
-        .catch_all_error(move |err| async move { render(&ApiError::from_poem(&err)) })
-        .boxed();
+        .nest("/", service);
+    let endpoint = middleware::DialectFrame {
+        inner: endpoint,
+        max_body,
+        render,
+    }
+    .boxed();
     Mounted {
         name,
         mount: mount.to_owned(),
