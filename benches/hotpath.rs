@@ -126,7 +126,8 @@ async fn main() {
     let sections =
         std::env::var("BENCH_SECTIONS").unwrap_or_else(|_| "throughput,handoff,memory".into());
     if sections.contains("throughput") {
-        let redis_pid = redis_pid(&redis_url).await;
+        let redis_pid: u32 =
+            info_field(&mut redis_conn(&redis_url).await, "server", "process_id").await;
         throughput(&targets, webdis.is_some(), redis_pid).await;
     }
     if sections.contains("handoff") {
@@ -809,7 +810,7 @@ async fn memory(redis_url: &str) {
 
     // Redis bytes per held lock, taken through the gateway.
     let mut conn = redis_conn(redis_url).await;
-    let before = used_memory(&mut conn).await;
+    let before: i64 = info_field(&mut conn, "memory", "used_memory").await;
     let workers: Vec<_> = (0..16)
         .map(|w| {
             let addr = pod.addr.clone();
@@ -825,7 +826,7 @@ async fn memory(redis_url: &str) {
     for worker in workers {
         worker.await.expect("holder");
     }
-    let after = used_memory(&mut conn).await;
+    let after: i64 = info_field(&mut conn, "memory", "used_memory").await;
     println!(
         "Redis memory per held maas lock: {:.0} bytes ({HELD_LOCKS} locks)",
         (after - before) as f64 / HELD_LOCKS as f64
@@ -862,30 +863,21 @@ async fn wait_for_queue(redis_url: &str, name: &str, n: usize) -> usize {
     }
 }
 
-/// The Redis server's process id, as it reports it.
-async fn redis_pid(url: &str) -> u32 {
-    let mut conn = redis_conn(url).await;
+/// One field of `INFO <section>`, parsed.
+async fn info_field<T: std::str::FromStr>(
+    conn: &mut redis::aio::MultiplexedConnection,
+    section: &str,
+    field: &str,
+) -> T {
     let info: String = redis::cmd("INFO")
-        .arg("server")
-        .query_async(&mut conn)
-        .await
-        .expect("INFO");
-    info.lines()
-        .find_map(|l| l.strip_prefix("process_id:"))
-        .and_then(|n| n.trim().parse().ok())
-        .expect("process_id")
-}
-
-async fn used_memory(conn: &mut redis::aio::MultiplexedConnection) -> i64 {
-    let info: String = redis::cmd("INFO")
-        .arg("memory")
+        .arg(section)
         .query_async(conn)
         .await
         .expect("INFO");
     info.lines()
-        .find_map(|l| l.strip_prefix("used_memory:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|n| n.trim().parse().ok())
-        .expect("used_memory")
+        .unwrap_or_else(|| panic!("INFO {section} has no {field}"))
 }
 
 fn free_port() -> u16 {
