@@ -1,11 +1,13 @@
 -- list_locks.lua: the records of a grouped namespace's locks, held ones and released ones whose
--- record has not yet expired (see _lock_lib.lua, KEYS[7]).
+-- record has not yet expired. A lock's record (its `info` hash, see _prelude.lua) holds the
+-- current or last lease's owner, label and fence, created_ms and updated_ms, and expires a
+-- retention after the lease ended.
 -- KEYS[1] the group's index (sorted set: lock name -> Redis ms of its last change)
 -- ARGV[1] the group's member key prefix: a lock's keys are ARGV[1] .. name .. ':lease' and
 --         ':info' (same hash tag as KEYS[1], so in the same cluster slot)
 -- ARGV[2] one lock name to describe, or "" for all of them
--- Returns a flat array, eight items per lock, sorted by name:
---   name, owner, label, fencing_token, created_ms, updated_ms, locked (1/0), expires_ms (0 if free)
+-- Returns an array with one entry per lock, sorted by name, each name/value pairs:
+--   name, owner, label, fence, created_ms, updated_ms, locked (1/0), and expires_ms if locked
 -- Names whose record expired are dropped from the index as they are met.
 local index = KEYS[1]
 local member_prefix = ARGV[1]
@@ -26,10 +28,14 @@ for _, name in ipairs(names) do
     redis.call('ZREM', index, name)
   else
     local expires = redis.call('HGET', member_prefix .. name .. ':lease', 'expires_ms')
-    for _, v in ipairs({name, info[1], info[2], tonumber(info[3]), tonumber(info[4]),
-        tonumber(info[5]), expires and 1 or 0, tonumber(expires or '0')}) do
-      out[#out + 1] = v
+    local entry = {'name', name, 'owner', info[1], 'label', info[2] or '',
+      'fence', tonumber(info[3]), 'created_ms', tonumber(info[4]), 'updated_ms', tonumber(info[5]),
+      'locked', expires and 1 or 0}
+    if expires then
+      entry[#entry + 1] = 'expires_ms'
+      entry[#entry + 1] = tonumber(expires)
     end
+    out[#out + 1] = entry
   end
 end
 return out

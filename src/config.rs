@@ -56,6 +56,9 @@ pub struct RedisSettings {
     pub pool_size: usize,
     /// A waiter whose gateway stops refreshing it for this long leaves the queue.
     pub presence_timeout_ms: u64,
+    /// A hand-off to a waiter must be claimed by its gateway within this long, else it passes
+    /// to the next waiter (a gateway that died costs the queue at most this).
+    pub claim_timeout_ms: u64,
     /// How long a lock's last fencing token is kept after its last use. Tokens stay monotonic
     /// after it is gone too (they never fall below Redis time in microseconds).
     pub fence_retention_seconds: u64,
@@ -147,6 +150,7 @@ impl Default for RedisSettings {
             timeout_ms: 2000,
             pool_size: 2,
             presence_timeout_ms: 10_000,
+            claim_timeout_ms: 2000,
             fence_retention_seconds: 7 * 24 * 3600,
             embedded_binary: "redis-server".into(),
         }
@@ -266,6 +270,9 @@ impl Settings {
         }
         if self.redis.presence_timeout_ms < 300 {
             return invalid("redis.presence_timeout_ms must be at least 300");
+        }
+        if self.redis.claim_timeout_ms < 100 {
+            return invalid("redis.claim_timeout_ms must be at least 100");
         }
         let server = &self.server;
         if server.header_read_timeout_ms == 0

@@ -31,7 +31,7 @@ pub async fn create_lockable(
     let created_at_ms = engine
         .create_account(LOCKABLE, &id, &token.secret_hash(), &terms.to_fields())
         .await?
-        .ok_or_else(|| EngineError::Protocol(format!("account id {id} already taken")))?;
+        .ok_or_else(|| EngineError::Inconsistent(format!("account id {id} already taken")))?;
     let account = LockableAccount {
         id,
         plan: terms.plan,
@@ -150,6 +150,6 @@ fn private_namespace(id: &str) -> String {
 
 fn decode(id: &str, record: &AccountRecord) -> Result<LockableAccount, AccountError> {
     LockableAccount::from_fields(id, &record.fields, record.created_at_ms).ok_or_else(|| {
-        EngineError::Protocol(format!("account {id} has an unreadable record")).into()
+        EngineError::Inconsistent(format!("account {id} has an unreadable record")).into()
     })
 }

@@ -3,7 +3,6 @@
 //! only how they are stored, checked and revoked.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use super::credentials::{Credential, NOTE_REFRESH};
 use super::{millis, scripts, Call, Engine, EngineError};
@@ -38,12 +37,12 @@ impl Engine {
         fields: &[(&str, String)],
     ) -> Result<Option<i64>, EngineError> {
         let keys = self.keys().account(kind, id);
-        let mut invocation = scripts::CREATE_ACCOUNT.prepare_invoke();
+        let mut invocation = scripts::accounts::CREATE_ACCOUNT.prepare_invoke();
         invocation.key(&keys.record).arg(secret_hash);
         for (field, value) in fields {
             invocation.arg(*field).arg(value);
         }
-        let created: i64 = self.invoke(&invocation).await?;
+        let created: i64 = self.invoke("create_account", &invocation).await?;
         Ok((created != 0).then_some(created))
     }
 
@@ -54,7 +53,7 @@ impl Engine {
     ) -> Result<Option<AccountRecord>, EngineError> {
         let keys = self.keys().account(kind, id);
         let fields: HashMap<String, String> = self
-            .command(redis::cmd("HGETALL").arg(&keys.record))
+            .command("account", redis::cmd("HGETALL").arg(&keys.record))
             .await?;
         Ok(record(fields))
     }
@@ -68,7 +67,7 @@ impl Engine {
         fields: &[(&str, String)],
     ) -> Result<AccountUpdate, EngineError> {
         let keys = self.keys().account(kind, id);
-        let mut invocation = scripts::UPDATE_ACCOUNT.prepare_invoke();
+        let mut invocation = scripts::accounts::UPDATE_ACCOUNT.prepare_invoke();
         invocation
             .key(&keys.record)
             .arg(self.keys().credentials_channel())
@@ -77,14 +76,15 @@ impl Engine {
         for (field, value) in fields {
             invocation.arg(*field).arg(value);
         }
-        let status: String = self.invoke(&invocation).await?;
+        let status: String = self.invoke("update_account", &invocation).await?;
         match status.as_str() {
             "updated" => Ok(AccountUpdate::Updated),
             "missing" => Ok(AccountUpdate::Missing),
             "conflict" => Ok(AccountUpdate::Conflict),
-            other => Err(EngineError::Protocol(format!(
-                "update_account returned {other:?}"
-            ))),
+            other => Err(EngineError::reply(
+                "update_account",
+                format!("unknown status {other:?}"),
+            )),
         }
     }
 
@@ -96,19 +96,20 @@ impl Engine {
         id: &str,
     ) -> Result<Option<Vec<String>>, EngineError> {
         let keys = self.keys().account(kind, id);
-        let mut invocation = scripts::REVOKE_ACCOUNT.prepare_invoke();
+        let mut invocation = scripts::accounts::REVOKE_ACCOUNT.prepare_invoke();
         invocation
             .key(&keys.record)
             .key(&keys.held)
             .arg(self.keys().credentials_channel())
             .arg(id);
-        let reply: Vec<String> = self.invoke(&invocation).await?;
+        let reply: Vec<String> = self.invoke("revoke_account", &invocation).await?;
         match reply.split_first() {
             Some((status, held)) if status == "revoked" => Ok(Some(held.to_vec())),
             Some((status, _)) if status == "missing" => Ok(None),
-            _ => Err(EngineError::Protocol(format!(
-                "revoke_account returned {reply:?}"
-            ))),
+            _ => Err(EngineError::reply(
+                "revoke_account",
+                format!("unexpected {reply:?}"),
+            )),
         }
     }
 
@@ -123,14 +124,14 @@ impl Engine {
         keep_ms: u64,
     ) -> Result<Option<AccountRecord>, EngineError> {
         let keys = self.keys().account(kind, id);
-        let mut invocation = scripts::AUTHENTICATE.prepare_invoke();
+        let mut invocation = scripts::accounts::AUTHENTICATE.prepare_invoke();
         invocation
             .key(&keys.record)
             .key(&keys.held)
             .arg(secret_hash)
             .arg(about.unwrap_or_default())
             .arg(keep_ms);
-        let fields: HashMap<String, String> = self.invoke(&invocation).await?;
+        let fields: HashMap<String, String> = self.invoke("authenticate", &invocation).await?;
         Ok(record(fields))
     }
 }
@@ -230,7 +231,7 @@ impl Engine {
     ) -> Result<bool, EngineError> {
         let key = self.keys().credential(kind, secret_hash);
         let set: Option<String> = self
-            .command(redis::cmd("SET").arg(&key).arg(id).arg("NX"))
+            .command("link_credential", redis::cmd("SET").arg(&key).arg(id).arg("NX"))
             .await?;
         Ok(set.is_some())
     }
@@ -242,7 +243,7 @@ impl Engine {
         secret_hash: &str,
     ) -> Result<Option<String>, EngineError> {
         let key = self.keys().credential(kind, secret_hash);
-        self.command(redis::cmd("GET").arg(&key)).await
+        self.command("resolve_credential", redis::cmd("GET").arg(&key)).await
     }
 
     /// Unlinks a credential of account `id`: it fails from the next request on, on every
@@ -260,22 +261,8 @@ impl Engine {
             .ignore()
             .publish(self.keys().credentials_channel(), id)
             .ignore();
-        let (): () = self.call(Call::Pipeline(&pipe)).await?;
+        let (): () = self.call("unlink_credential", Call::Pipeline(&pipe)).await?;
         Ok(())
-    }
-
-    /// Counts a hit in `bucket`'s current window of `window`; returns the hits so far in it and
-    /// the ms until it ends. Counted in Redis, so all gateways share the count.
-    pub async fn count_hit(
-        &self,
-        bucket: &str,
-        window: Duration,
-    ) -> Result<(u64, u64), EngineError> {
-        let mut invocation = scripts::COUNT_HIT.prepare_invoke();
-        invocation
-            .key(self.keys().rate(bucket))
-            .arg(u64::try_from(window.as_millis()).unwrap_or(u64::MAX));
-        self.invoke(&invocation).await
     }
 }
 

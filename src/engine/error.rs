@@ -1,24 +1,94 @@
 //! Infrastructure failures of the engine. Lock outcomes (held by another, not the owner...) are
-//! not errors; they are the enums in `outcome.rs`.
+//! not errors; they are the enums in `outcome.rs`. Each variant names the operation (the script,
+//! or the command) that failed, so a log line says where.
 
 use super::notifier::NotifierError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    /// Redis did not answer in time or refused the connection. Clients may retry.
-    #[error("Redis unavailable: {0}")]
-    Unavailable(String),
-    /// Redis answered something the scripts never return: a bug, logged and kept from clients.
-    #[error("unexpected reply from Redis: {0}")]
-    Protocol(String),
+    /// Redis did not answer within the configured bound. The call may still run later: a lock
+    /// acquisition that ends like this is withdrawn by the engine once Redis answers again.
+    #[error("{op}: no answer from Redis within {after_ms} ms")]
+    Timeout { op: &'static str, after_ms: u64 },
+    /// The connection failed or was refused, or Redis is not ready (loading its data after a
+    /// restart, a read-only replica after a failover). Clients may retry.
+    #[error("{op}: Redis connection failed: {source}")]
+    Connection {
+        op: &'static str,
+        #[source]
+        source: redis::RedisError,
+    },
+    /// A Redis Cluster moved or is moving the key's slot (MOVED, ASK, TRYAGAIN, CLUSTERDOWN):
+    /// transient, retryable, never a bug.
+    #[error("{op}: Redis Cluster redirected the call: {source}")]
+    Redirected {
+        op: &'static str,
+        #[source]
+        source: redis::RedisError,
+    },
+    /// Redis refused the call itself (a script error, a wrong type): a bug, kept from clients.
+    #[error("{op}: Redis refused the call: {source}")]
+    Refused {
+        op: &'static str,
+        #[source]
+        source: redis::RedisError,
+    },
+    /// Redis answered something the script never returns: a bug, kept from clients.
+    #[error("{op}: unexpected reply: {detail}")]
+    Reply { op: &'static str, detail: String },
+    /// The pub/sub connection waiters sleep on could not be set up.
+    #[error("pub/sub unavailable: {0}")]
+    PubSub(String),
+    /// The Redis URL or connection settings are unusable.
+    #[error("Redis settings: {0}")]
+    Settings(String),
+    /// Stored data that the engine's callers found inconsistent (e.g. an id already taken).
+    #[error("{0}")]
+    Inconsistent(String),
 }
 
-impl From<redis::RedisError> for EngineError {
-    fn from(err: redis::RedisError) -> Self {
-        if super::pool::is_connection_failure(&err) {
-            EngineError::Unavailable(err.to_string())
+impl EngineError {
+    /// Transient: Redis is away or moving; the client may retry (503, not 500).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Self::Timeout { .. }
+                | Self::Connection { .. }
+                | Self::Redirected { .. }
+                | Self::PubSub(_)
+                | Self::Settings(_)
+        )
+    }
+
+    /// The call may have reached Redis and may still run: its effect is unknown.
+    pub(super) fn outcome_unknown(&self) -> bool {
+        matches!(self, Self::Timeout { .. } | Self::Connection { .. })
+    }
+
+    /// Sorts a Redis error from operation `op` into its kind.
+    pub(super) fn redis(op: &'static str, source: redis::RedisError) -> Self {
+        use redis::{ErrorKind, ServerErrorKind};
+        let not_ready = matches!(
+            source.kind(),
+            ErrorKind::Server(
+                ServerErrorKind::BusyLoading
+                    | ServerErrorKind::MasterDown
+                    | ServerErrorKind::ReadOnly
+            )
+        );
+        if super::pool::is_connection_failure(&source) || not_ready {
+            Self::Connection { op, source }
+        } else if source.is_cluster_error() {
+            Self::Redirected { op, source }
         } else {
-            EngineError::Protocol(err.to_string())
+            Self::Refused { op, source }
+        }
+    }
+
+    pub(super) fn reply(op: &'static str, detail: impl Into<String>) -> Self {
+        Self::Reply {
+            op,
+            detail: detail.into(),
         }
     }
 }
@@ -26,7 +96,7 @@ impl From<redis::RedisError> for EngineError {
 impl From<NotifierError> for EngineError {
     fn from(err: NotifierError) -> Self {
         match err {
-            NotifierError::Unavailable(msg) => EngineError::Unavailable(msg),
+            NotifierError::Unavailable(msg) => EngineError::PubSub(msg),
         }
     }
 }

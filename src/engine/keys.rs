@@ -26,6 +26,8 @@ pub struct LockRef {
     /// Listable, with records kept this long after a lease ends: keys tagged by namespace,
     /// with an index (see the module doc). `None` for a lock of its own.
     pub group_retention: Option<Duration>,
+    /// How long released tickets stay listed; zero keeps none.
+    pub ticket_retention: Duration,
 }
 
 impl LockRef {
@@ -35,6 +37,15 @@ impl LockRef {
             namespace: namespace.into(),
             name,
             group_retention: None,
+            ticket_retention: Duration::ZERO,
+        }
+    }
+
+    /// The same lock, keeping the records of released tickets for `retention`.
+    pub fn keeping_tickets(self, retention: Duration) -> Self {
+        Self {
+            ticket_retention: retention,
+            ..self
         }
     }
 
@@ -48,32 +59,37 @@ impl LockRef {
     }
 }
 
-/// The key names of one lock, in the order every lock script takes them (see `lua/_lock_lib.lua`).
+/// The key names of one lock (resource), in the order every lock script takes them (see
+/// `lua/_prelude.lua`).
 #[derive(Debug, Clone)]
 pub struct LockKeys {
     pub lease: String,
     pub queue: String,
-    pub waiters: String,
     pub presence: String,
+    pub tickets: String,
     pub fence: String,
+    pub ended: String,
     /// The group's index and the lock's record, for a grouped namespace.
     pub grouped: Option<GroupedKeys>,
     /// Pub/sub channel on which hand-offs of this lock are announced.
     pub channel: String,
     /// The name, as the index records it.
     pub name: String,
+    /// How long released tickets stay listed; zero keeps none.
+    pub ticket_retention: Duration,
 }
 
 impl LockKeys {
-    /// KEYS of every lock script: the five lock keys, then index and record if grouped.
+    /// KEYS of every lock script: the six resource keys, then index and record if grouped.
     pub fn script_keys(&self) -> impl Iterator<Item = &str> {
         let grouped = self.grouped.iter().flat_map(|g| [&g.index, &g.info]);
         [
             &self.lease,
             &self.queue,
-            &self.waiters,
             &self.presence,
+            &self.tickets,
             &self.fence,
+            &self.ended,
         ]
         .into_iter()
         .chain(grouped)
@@ -81,7 +97,7 @@ impl LockKeys {
     }
 }
 
-/// The keys a lock of a grouped namespace has beyond the five of every lock.
+/// The keys a lock of a grouped namespace has beyond the six of every lock.
 #[derive(Debug, Clone)]
 pub struct GroupedKeys {
     pub index: String,
@@ -125,12 +141,14 @@ impl KeyBuilder {
         LockKeys {
             lease: joined(&[&base, ":lease"]),
             queue: joined(&[&base, ":queue"]),
-            waiters: joined(&[&base, ":waiters"]),
             presence: joined(&[&base, ":presence"]),
+            tickets: joined(&[&base, ":tickets"]),
             fence: joined(&[&base, ":fence"]),
+            ended: joined(&[&base, ":ended"]),
             grouped,
             channel: joined(&[&base, ":events"]),
             name: name.to_owned(),
+            ticket_retention: lock.ticket_retention,
         }
     }
 
@@ -238,7 +256,7 @@ mod tests {
         ));
         let index = a.grouped.as_ref().expect("grouped").index.clone();
         assert_eq!(index, b.grouped.as_ref().expect("grouped").index);
-        assert_eq!(a.script_keys().count(), 7);
+        assert_eq!(a.script_keys().count(), 8);
         for key in a.script_keys().chain(b.script_keys()) {
             assert_eq!(hash_tag(key), "acct-1", "key {key}");
         }

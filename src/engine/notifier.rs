@@ -64,17 +64,37 @@ pub struct Subscription {
     commands: mpsc::UnboundedSender<Command>,
 }
 
+/// Why a waiter woke (see `lua/_prelude.lua` for the messages' shape).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wake {
+    /// The lock was handed to (or claimed by) this token.
+    Mine,
+    /// It was handed to or claimed by another ticket; that lease runs for `lease_ms` from now.
+    Other { lease_ms: u64 },
+    /// Everyone should look: the resource was cleared, or messages may have been missed.
+    All,
+}
+
 impl Subscription {
-    /// Resolves when a message names `token` or wakes everyone. Never resolves once the notifier
-    /// is gone; callers always race it against a timer.
-    pub async fn woken_for(&mut self, token: &str) {
+    /// The next wake-up for the waiter `token`. Never resolves once the notifier is gone;
+    /// callers always race it against a timer.
+    pub async fn next_wake(&mut self, token: &str) -> Wake {
         loop {
-            match self.receiver.recv().await {
-                Ok(payload) if &*payload == token || &*payload == WAKE_ALL => return,
-                Ok(_) => continue,
+            let payload = match self.receiver.recv().await {
+                Ok(payload) => payload,
                 // Missed messages: one of them may have been ours.
-                Err(broadcast::error::RecvError::Lagged(_)) => return,
-                Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
+                Err(broadcast::error::RecvError::Lagged(_)) => return Wake::All,
+                Err(broadcast::error::RecvError::Closed) => std::future::pending().await,
+            };
+            if &*payload == WAKE_ALL {
+                return Wake::All;
+            }
+            let (to, lease_ms) = payload.split_once(' ').unwrap_or((&payload, ""));
+            if to == token {
+                return Wake::Mine;
+            }
+            if let Ok(lease_ms) = lease_ms.parse() {
+                return Wake::Other { lease_ms };
             }
         }
     }

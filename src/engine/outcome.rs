@@ -83,3 +83,81 @@ pub struct LockRecord {
     /// When the running lease ends, if locked.
     pub expires_at_ms: Option<i64>,
 }
+
+/// A ticket: a place in a lock's FIFO queue, or the lock itself once it reaches the head.
+#[derive(Debug, Clone, Copy)]
+pub struct TicketSpec<'a> {
+    /// Unique per ticket: it is the owner token once the ticket holds the lock.
+    pub ticket: &'a str,
+    /// Who asked (e.g. a requestor), "" for none.
+    pub label: &'a str,
+    /// How long the lease lasts once the ticket holds the lock.
+    pub lease: std::time::Duration,
+    pub liveness: Liveness,
+}
+
+/// Who keeps a queued ticket alive, and so what a hand-off to it means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness {
+    /// The client polls; a ticket without a poll for `idle` is dropped. A hand-off starts the
+    /// ticket's lease at once: it holds the lock whether or not it polls again.
+    Client { idle: std::time::Duration },
+    /// A gateway waits for the ticket and refreshes it; a hand-off must be claimed by that
+    /// gateway within the claim window, else it passes to the next ticket.
+    Gateway,
+}
+
+/// What enqueueing a ticket did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enqueue {
+    Acquired(Lease),
+    /// `position` 1 is next in line; the holder's lease ends in `holder_ttl_ms`.
+    Queued { position: u64, holder_ttl_ms: i64 },
+}
+
+/// A ticket's state, as its poll (sign of life, claim) found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Poll {
+    Acquired(Lease),
+    Queued { position: u64, holder_ttl_ms: i64 },
+    /// The ticket ended (released, withdrawn, dropped, cleared); its record is still kept.
+    Released { reason: String },
+    /// No such ticket, or its record is gone.
+    Unknown,
+}
+
+/// What withdrawing a ticket did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Withdraw {
+    /// It held the lock; the lock went to the next ticket or became free.
+    Released,
+    /// It was queued and left the queue.
+    Left,
+    /// It holds a lease a later request confirmed: kept.
+    Kept,
+    /// It neither held nor waited.
+    Absent,
+}
+
+/// One ticket of a resource, as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketRecord {
+    pub ticket: String,
+    pub status: TicketStatus,
+    pub label: String,
+    pub lease_ms: u64,
+    pub created_at_ms: i64,
+    /// Set once the ticket held the lock.
+    pub fencing_token: Option<u64>,
+    pub acquired_at_ms: Option<i64>,
+    /// While it holds the lock.
+    pub expires_at_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TicketStatus {
+    /// Holds the lock; `claimed` is false while a hand-off waits for its gateway's claim.
+    Acquired { claimed: bool },
+    Queued { position: u64 },
+    Released { reason: String, released_at_ms: i64 },
+}

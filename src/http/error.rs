@@ -93,15 +93,12 @@ impl ApiError {
 
 impl From<EngineError> for ApiError {
     fn from(err: EngineError) -> Self {
-        match err {
-            EngineError::Unavailable(cause) => {
-                tracing::warn!(%cause, "lock store unavailable");
-                ApiError::Unavailable("lock store unavailable; retry later".into())
-            }
-            EngineError::Protocol(cause) => {
-                tracing::error!(%cause, "engine protocol error");
-                ApiError::Internal
-            }
+        if err.is_unavailable() {
+            tracing::warn!(error = %err, "lock store unavailable");
+            ApiError::Unavailable("lock store unavailable; retry later".into())
+        } else {
+            tracing::error!(error = %err, "lock store failure");
+            ApiError::Internal
         }
     }
 }

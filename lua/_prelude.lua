@@ -1,0 +1,259 @@
+-- _prelude.lua: helper functions joined in front of every lock script (src/engine/scripts/mod.rs
+-- joins them). It defines functions only, reads no KEYS or ARGV and touches no key by itself:
+-- each script states its own KEYS and ARGV and passes them in through `resource(...)`.
+--
+-- A resource (one lock) is these keys, all sharing one Redis Cluster hash tag:
+--   lease     hash: the holder's ticket: owner, fence, acquired_ms, expires_ms, lease_ms, label,
+--             created_ms, claimed ("0" while a hand-off waits to be claimed by a waiting
+--             gateway), nonce (the request that took or last confirmed it; "" until claimed)
+--   queue     sorted set: queued ticket -> arrival sequence (FIFO order)
+--   presence  sorted set: queued ticket -> Redis ms after which it counts as gone
+--   tickets   hash: per queued ticket t, fields t..'|lease' (ms it asks for), t..'|live' (how
+--             long it stays queued without a sign of life), t..'|claim' ("1": a gateway waits
+--             for it and must claim a hand-off), t..'|label', t..'|created'; and per released
+--             ticket kept for listing, t..'|status' ("released"), '|reason', '|fence',
+--             '|start', '|updated' beside the same fields
+--   fence     string: the last fencing token issued
+--   ended     sorted set: "r:"..ticket -> Redis ms when its released record goes, and
+--             "w:"..nonce -> Redis ms when the withdrawal of that request is forgotten
+--   index, info  (grouped namespaces only) the group's index and this lock's record: see
+--             list_locks.lua
+--
+-- Hand-offs are announced on the resource's channel as "<ticket> <ms the new lease lasts>", so
+-- every waiter learns when the lease it waits behind ends; "*" wakes every waiter.
+
+-- Redis's clock, never a pod's: milliseconds and microseconds since the epoch.
+local function clock()
+  local t = redis.call('TIME')
+  local us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  return math.floor(us / 1000), us
+end
+local now_ms, now_us = clock()
+
+-- Numbers as integer strings: Lua 5.1 would print 16-digit values in exponent form.
+local function int(n)
+  return string.format('%d', n)
+end
+
+-- The resource a lock script works on: its KEYS (6 keys, or 8 for a grouped lock) and six of
+-- its ARGV from position `at` on, in this order: the hand-off channel, the lock's name (as the
+-- group index records it), how long the fence key outlives its last use (ms), the claim window
+-- of a hand-off to a waiting gateway (ms), a grouped lock's record retention (ms), and how long
+-- released ticket records are kept (ms; 0 keeps none). Each script's header says where `at` is.
+local function resource(keys, argv, at)
+  return {
+    lease = keys[1], queue = keys[2], presence = keys[3], tickets = keys[4], fence = keys[5],
+    ended = keys[6], index = keys[7], info = keys[8],
+    channel = argv[at], name = argv[at + 1], fence_ttl_ms = tonumber(argv[at + 2]),
+    claim_ms = tonumber(argv[at + 3]), retention_ms = tonumber(argv[at + 4]),
+    keep_ms = tonumber(argv[at + 5]),
+  }
+end
+
+local function lease_field(R, field)
+  return redis.call('HGET', R.lease, field)
+end
+
+-- Keeps `key` at least until `until_ms`.
+local function extend_expiry(key, until_ms)
+  if redis.call('PEXPIRETIME', key) < until_ms then
+    redis.call('PEXPIREAT', key, int(until_ms))
+  end
+end
+
+-- A grouped lock's record and index entry: it changed now, and its record lasts until
+-- `until_ms` (the lease's end, or now when it became free) plus the retention.
+local function record_change(R, until_ms)
+  if not R.info then
+    return
+  end
+  redis.call('HSETNX', R.info, 'created_ms', int(now_ms))
+  redis.call('HSET', R.info, 'updated_ms', int(now_ms))
+  local info_end = until_ms + R.retention_ms
+  redis.call('PEXPIREAT', R.info, int(info_end))
+  redis.call('ZADD', R.index, int(now_ms), R.name)
+  extend_expiry(R.index, info_end)
+end
+
+-- Sets the lease to end at `expires` (Redis ms), as hash field and key expiry.
+local function set_expiry(R, expires)
+  redis.call('HSET', R.lease, 'expires_ms', int(expires))
+  redis.call('PEXPIREAT', R.lease, int(expires))
+  record_change(R, expires)
+end
+
+-- Whether the request `nonce` was withdrawn (its gateway gave up on it): it may change nothing.
+local function withdrawn(R, nonce)
+  return nonce ~= '' and redis.call('ZSCORE', R.ended, 'w:' .. nonce) ~= false
+end
+
+-- Strictly above every token issued before, also when the fence key was lost: the token is at
+-- least Redis time in microseconds.
+local function next_fence(R, lease_ms)
+  local last = tonumber(redis.call('GET', R.fence) or '0')
+  local fence = math.max(last + 1, now_us)
+  redis.call('SET', R.fence, int(fence), 'PX', math.max(R.fence_ttl_ms, lease_ms))
+  return fence
+end
+
+-- Writes a new lease for ticket `t` on a free lock. A hand-off to a waiting gateway (`claimed`
+-- false) lasts only the claim window until that gateway claims it, so a waiter whose gateway
+-- vanished cannot keep the lock for a whole lease.
+local function grant(R, t, ms, claimed, label, nonce, created)
+  local fence = next_fence(R, ms)
+  local expires = now_ms + ms
+  if not claimed then
+    expires = now_ms + math.min(ms, R.claim_ms)
+  end
+  redis.call('HSET', R.lease, 'owner', t, 'fence', int(fence), 'acquired_ms', int(now_ms),
+    'claimed', claimed and '1' or '0', 'lease_ms', int(ms), 'label', label,
+    'expires_ms', int(expires), 'nonce', nonce, 'created_ms', int(created))
+  redis.call('PEXPIREAT', R.lease, int(expires))
+  if R.info then
+    redis.call('HSET', R.info, 'owner', t, 'label', label, 'fence', int(fence))
+    record_change(R, expires)
+  end
+  return fence, expires
+end
+
+local TICKET_FIELDS = {'|lease', '|live', '|claim', '|label', '|created', '|status', '|reason',
+  '|fence', '|start', '|updated'}
+
+local function drop_ticket_fields(R, t)
+  local fields = {}
+  for i, f in ipairs(TICKET_FIELDS) do
+    fields[i] = t .. f
+  end
+  redis.call('HDEL', R.tickets, unpack(fields))
+end
+
+-- Takes a queued ticket out of the queue (its fields stay for the caller to move or drop).
+local function dequeue(R, t)
+  redis.call('ZREM', R.queue, t)
+  redis.call('ZREM', R.presence, t)
+end
+
+-- Keeps a released ticket's record for `keep_ms` when the resource keeps them, else forgets it.
+-- `lease` is the lease hash's fields when the ticket held the lock.
+local function end_ticket(R, t, reason, held)
+  if R.keep_ms <= 0 then
+    drop_ticket_fields(R, t)
+    return
+  end
+  local record = {t .. '|status', 'released', t .. '|reason', reason, t .. '|updated', int(now_ms)}
+  if held then
+    for _, pair in ipairs({{'|lease', held.lease_ms}, {'|label', held.label},
+        {'|created', held.created_ms}, {'|fence', held.fence}, {'|start', held.acquired_ms}}) do
+      record[#record + 1] = t .. pair[1]
+      record[#record + 1] = pair[2]
+    end
+  end
+  redis.call('HSET', R.tickets, unpack(record))
+  local gone = now_ms + R.keep_ms
+  redis.call('ZADD', R.ended, int(gone), 'r:' .. t)
+  extend_expiry(R.tickets, gone)
+  extend_expiry(R.ended, gone)
+end
+
+-- Forgets released records and withdrawals whose time is up.
+local function trim_ended(R)
+  local old = redis.call('ZRANGEBYSCORE', R.ended, '-inf', '(' .. int(now_ms))
+  for _, member in ipairs(old) do
+    if string.sub(member, 1, 2) == 'r:' then
+      drop_ticket_fields(R, string.sub(member, 3))
+    end
+  end
+  if #old > 0 then
+    redis.call('ZREMRANGEBYSCORE', R.ended, '-inf', '(' .. int(now_ms))
+  end
+end
+
+-- Drops queued tickets that gave no sign of life in time (their gateway or client went away).
+local function prune_gone(R)
+  local gone = redis.call('ZRANGEBYSCORE', R.presence, '-inf', '(' .. int(now_ms))
+  for _, t in ipairs(gone) do
+    dequeue(R, t)
+    end_ticket(R, t, 'dropped: no sign of life within its idle time', nil)
+  end
+end
+
+-- The lock is free: hands it to the longest live queued ticket, announces it on the channel,
+-- and returns that ticket; nil when nobody (alive) waits, so the queue is empty then. Dead
+-- tickets are pruned only when someone waits, so a free lock without a queue costs one call.
+local function hand_off(R)
+  if not redis.call('ZRANGE', R.queue, 0, 0)[1] then
+    return nil
+  end
+  prune_gone(R)
+  trim_ended(R)
+  while true do
+    local head = redis.call('ZRANGE', R.queue, 0, 0)[1]
+    if not head then
+      return nil
+    end
+    local f = redis.call('HMGET', R.tickets, head .. '|lease', head .. '|claim',
+      head .. '|label', head .. '|created')
+    dequeue(R, head)
+    drop_ticket_fields(R, head)
+    -- A ticket whose fields expired with its liveness is gone: pass it over.
+    if f[1] then
+      local _, expires = grant(R, head, tonumber(f[1]), f[2] ~= '1', f[3] or '', '',
+        tonumber(f[4] or now_ms))
+      redis.call('PUBLISH', R.channel, head .. ' ' .. int(expires - now_ms))
+      return head
+    end
+  end
+end
+
+-- A queued ticket gave a sign of life: it and the queue's keys last `live_ms` from now.
+local function keep_queued(R, t, live_ms)
+  local until_ms = now_ms + live_ms
+  redis.call('ZADD', R.presence, int(until_ms), t)
+  extend_expiry(R.queue, until_ms)
+  extend_expiry(R.presence, until_ms)
+  extend_expiry(R.tickets, until_ms)
+end
+
+-- Runs first in every lock script, which is how a lease that simply expired reaches the queue.
+-- Returns the holder's ticket after any hand-off, or nil when the lock is free and nobody waits.
+local function promote(R)
+  local holder = lease_field(R, 'owner')
+  if holder then
+    return holder
+  end
+  return hand_off(R)
+end
+
+-- The lease hash as a table, for a ticket's record.
+local function lease_table(R)
+  local f = redis.call('HMGET', R.lease, 'lease_ms', 'label', 'created_ms', 'fence', 'acquired_ms')
+  return {lease_ms = f[1], label = f[2], created_ms = f[3], fence = f[4], acquired_ms = f[5]}
+end
+
+-- The holder's lease ends now (released, withdrawn or cleared), recorded with `reason`; the
+-- longest live queued ticket gets it at once.
+local function end_lease(R, holder, reason)
+  local held = lease_table(R)
+  redis.call('DEL', R.lease)
+  record_change(R, now_ms)
+  end_ticket(R, holder, reason, held)
+  hand_off(R)
+end
+
+-- 1-based position of a queued ticket, or nil.
+local function position(R, t)
+  local rank = redis.call('ZRANK', R.queue, t)
+  if rank then
+    return rank + 1
+  end
+  return nil
+end
+
+-- The reply of a ticket that no longer waits or holds: its record, or "unknown".
+local function ended_reply(R, t)
+  local f = redis.call('HMGET', R.tickets, t .. '|status', t .. '|reason')
+  if f[1] then
+    return {'status', 'released', 'reason', f[2] or ''}
+  end
+  return {'status', 'unknown'}
+end

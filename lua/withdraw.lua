@@ -1,0 +1,42 @@
+-- withdraw.lua: a ticket gives up, or a gateway takes back a request it could not finish (its
+-- Redis call timed out, its client went away, it is shutting down). A queued ticket leaves the
+-- queue; a ticket holding the lock releases it, which passes it to the next queued ticket, unless
+-- a later request confirmed that lease (its nonce differs and it was claimed). The nonce is
+-- remembered for `withdrawn_ms`, so the withdrawn request, should it still reach Redis late,
+-- changes nothing.
+-- KEYS[1..6] (8 for a grouped lock): the resource's keys, see _prelude.lua.
+-- ARGV[1] the ticket (owner token)
+-- ARGV[2] the nonce of the request taken back, or "" to end the ticket whatever took it
+-- ARGV[3] the reason, kept in the ticket's record
+-- ARGV[4] how long the withdrawal is remembered, in ms
+-- ARGV[5..10] the resource's settings, see resource() in _prelude.lua
+-- Returns name/value pairs:
+--   status "released"   the ticket held the lock; it went to the next ticket or became free
+--   status "left"       the ticket was queued and is not any more
+--   status "kept"       the ticket holds a lease a later request confirmed; nothing changed
+--   status "absent"     the ticket neither holds nor waits; nothing changed
+local t, nonce, reason, withdrawn_ms = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local R = resource(KEYS, ARGV, 5)
+
+if nonce ~= '' then
+  trim_ended(R)
+  local until_ms = now_ms + withdrawn_ms
+  redis.call('ZADD', R.ended, int(until_ms), 'w:' .. nonce)
+  extend_expiry(R.ended, until_ms)
+end
+
+local holder = promote(R)
+if holder == t then
+  local f = redis.call('HMGET', R.lease, 'claimed', 'nonce')
+  if nonce ~= '' and f[1] == '1' and f[2] ~= nonce then
+    return {'status', 'kept'}
+  end
+  end_lease(R, t, reason)
+  return {'status', 'released'}
+end
+if position(R, t) then
+  dequeue(R, t)
+  end_ticket(R, t, reason, nil)
+  return {'status', 'left'}
+end
+return {'status', 'absent'}

@@ -1,0 +1,171 @@
+//! The Lua scripts, one Rust file per script: a typed request that writes exactly the KEYS and
+//! ARGV its script's header declares, and a typed reply read by name from the name/value pairs
+//! the script returns. Lock scripts are joined to the helper functions of `lua/_prelude.lua`.
+//! `redis::Script` runs them with EVALSHA and loads them on NOSCRIPT.
+
+pub mod accounts;
+pub mod acquire;
+pub mod clear;
+pub mod enqueue;
+pub mod inspect;
+pub mod list_locks;
+pub mod list_tickets;
+pub mod poll;
+pub mod release;
+pub mod renew;
+pub mod withdraw;
+
+use std::time::Duration;
+
+use redis::{Script, ScriptInvocation, Value};
+
+use super::keys::LockKeys;
+use super::millis;
+
+/// A lock script from `lua/`, joined to the prelude.
+macro_rules! lock_script {
+    ($file:literal) => {
+        std::sync::LazyLock::new(|| {
+            redis::Script::new(concat!(
+                include_str!("../../../lua/_prelude.lua"),
+                "\n",
+                include_str!(concat!("../../../lua/", $file))
+            ))
+        })
+    };
+}
+pub(crate) use lock_script;
+
+/// A script that stands alone, without the prelude (accounts, rate limits, group listing).
+macro_rules! standalone_script {
+    ($file:literal) => {
+        std::sync::LazyLock::new(|| {
+            redis::Script::new(include_str!(concat!("../../../lua/", $file)))
+        })
+    };
+}
+pub(crate) use standalone_script;
+
+/// A script that works on one lock (resource): its KEYS are the resource's keys, its own
+/// arguments come first, then the resource's settings (see `resource()` in `_prelude.lua`).
+pub trait LockScript {
+    /// The script's file name without `.lua`, for errors and logs.
+    const NAME: &'static str;
+    type Reply;
+    fn script() -> &'static Script;
+    /// The script's own ARGV, before the resource's settings.
+    fn args(&self, invocation: &mut ScriptInvocation<'_>);
+    fn reply(value: Value) -> Result<Self::Reply, String>;
+}
+
+/// The settings of one resource that every lock script passes to `resource()` in the prelude,
+/// in the order it reads them.
+pub struct ResourceSettings<'a> {
+    pub keys: &'a LockKeys,
+    /// How long a fence key outlives its last use.
+    pub fence_retention: Duration,
+    /// How long a hand-off to a waiting gateway stays unclaimed before it is passed on.
+    pub claim_window: Duration,
+}
+
+impl ResourceSettings<'_> {
+    /// KEYS, then the script's own ARGV, then these settings.
+    pub fn invocation<S: LockScript>(&self, script: &S) -> ScriptInvocation<'static> {
+        let keys = self.keys;
+        let mut invocation = S::script().prepare_invoke();
+        for key in keys.script_keys() {
+            invocation.key(key);
+        }
+        script.args(&mut invocation);
+        let retention = keys.grouped.as_ref().map_or(0, |g| millis(g.retention));
+        invocation
+            .arg(&keys.channel)
+            .arg(&keys.name)
+            .arg(millis(self.fence_retention))
+            .arg(millis(self.claim_window))
+            .arg(retention)
+            .arg(millis(keys.ticket_retention));
+        invocation
+    }
+}
+
+/// A script's reply: name/value pairs, read by name.
+pub struct Pairs(Vec<Value>);
+
+impl Pairs {
+    pub fn new(value: Value) -> Result<Self, String> {
+        match value {
+            Value::Array(items) if items.len() % 2 == 0 => Ok(Self(items)),
+            other => Err(format!("expected name/value pairs, got {other:?}")),
+        }
+    }
+
+    /// Every item of an array reply, each read as pairs (listings).
+    pub fn each(value: Value) -> Result<Vec<Self>, String> {
+        match value {
+            Value::Array(items) => items.into_iter().map(Self::new).collect(),
+            other => Err(format!("expected an array, got {other:?}")),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0
+            .chunks_exact(2)
+            .find(|pair| is_name(&pair[0], name))
+            .map(|pair| &pair[1])
+    }
+
+    pub fn status(&self) -> Result<String, String> {
+        self.text("status")
+    }
+
+    pub fn text(&self, name: &str) -> Result<String, String> {
+        match self.get(name) {
+            Some(Value::BulkString(bytes)) => Ok(String::from_utf8_lossy(bytes).into_owned()),
+            Some(Value::SimpleString(text)) => Ok(text.clone()),
+            Some(Value::Int(n)) => Ok(n.to_string()),
+            other => Err(format!("{name}: expected text, got {other:?}")),
+        }
+    }
+
+    pub fn int(&self, name: &str) -> Result<i64, String> {
+        match self.get(name) {
+            Some(Value::Int(n)) => Ok(*n),
+            Some(Value::BulkString(bytes)) => std::str::from_utf8(bytes)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| format!("{name}: not an integer")),
+            other => Err(format!("{name}: expected an integer, got {other:?}")),
+        }
+    }
+
+    pub fn count(&self, name: &str) -> Result<u64, String> {
+        u64::try_from(self.int(name)?).map_err(|_| format!("{name}: negative"))
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+}
+
+fn is_name(value: &Value, name: &str) -> bool {
+    match value {
+        Value::BulkString(bytes) => bytes == name.as_bytes(),
+        Value::SimpleString(text) => text == name,
+        _ => false,
+    }
+}
+
+/// A status the script's header does not list.
+pub fn unexpected(status: &str) -> String {
+    format!("unknown status {status:?}")
+}
+
+/// A lease as the acquiring scripts report it.
+pub fn lease(pairs: &Pairs) -> Result<super::Lease, String> {
+    Ok(super::Lease {
+        fencing_token: pairs.count("fence")?,
+        acquired_at_ms: pairs.int("acquired_ms")?,
+        expires_at_ms: pairs.int("expires_ms")?,
+    })
+}

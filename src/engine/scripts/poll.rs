@@ -1,0 +1,51 @@
+//! `lua/poll.lua`: a ticket's sign of life, and its claim of a hand-off.
+
+use std::sync::LazyLock;
+
+use redis::{Script, ScriptInvocation, Value};
+
+use super::{lease, lock_script, unexpected, LockScript, Pairs};
+use crate::engine::Poll as Outcome;
+
+static SCRIPT: LazyLock<Script> = lock_script!("poll.lua");
+
+pub struct Poll<'a> {
+    pub ticket: &'a str,
+    pub nonce: &'a str,
+}
+
+pub enum Reply {
+    Outcome(Outcome),
+    Withdrawn,
+}
+
+impl LockScript for Poll<'_> {
+    const NAME: &'static str = "poll";
+    type Reply = Reply;
+
+    fn script() -> &'static Script {
+        &SCRIPT
+    }
+
+    fn args(&self, invocation: &mut ScriptInvocation<'_>) {
+        invocation.arg(self.ticket).arg(self.nonce);
+    }
+
+    fn reply(value: Value) -> Result<Reply, String> {
+        let pairs = Pairs::new(value)?;
+        let outcome = match pairs.status()?.as_str() {
+            "acquired" => Outcome::Acquired(lease(&pairs)?),
+            "queued" => Outcome::Queued {
+                position: pairs.count("position")?,
+                holder_ttl_ms: pairs.int("ttl_ms")?,
+            },
+            "released" => Outcome::Released {
+                reason: pairs.text("reason")?,
+            },
+            "unknown" => Outcome::Unknown,
+            "withdrawn" => return Ok(Reply::Withdrawn),
+            other => return Err(unexpected(other)),
+        };
+        Ok(Reply::Outcome(outcome))
+    }
+}

@@ -1,0 +1,48 @@
+//! `lua/withdraw.lua`: a ticket gives up, or a gateway takes back a request it could not finish.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use redis::{Script, ScriptInvocation, Value};
+
+use super::{lock_script, unexpected, LockScript, Pairs};
+use crate::engine::{millis, Withdraw as Outcome};
+
+static SCRIPT: LazyLock<Script> = lock_script!("withdraw.lua");
+
+pub struct Withdraw<'a> {
+    pub ticket: &'a str,
+    /// The request taken back; `None` ends the ticket whatever request took it.
+    pub nonce: Option<&'a str>,
+    pub reason: &'a str,
+    /// How long the withdrawn nonce is remembered, so the request changes nothing should it
+    /// still reach Redis.
+    pub remember: Duration,
+}
+
+impl LockScript for Withdraw<'_> {
+    const NAME: &'static str = "withdraw";
+    type Reply = Outcome;
+
+    fn script() -> &'static Script {
+        &SCRIPT
+    }
+
+    fn args(&self, invocation: &mut ScriptInvocation<'_>) {
+        invocation
+            .arg(self.ticket)
+            .arg(self.nonce.unwrap_or_default())
+            .arg(self.reason)
+            .arg(millis(self.remember));
+    }
+
+    fn reply(value: Value) -> Result<Outcome, String> {
+        match Pairs::new(value)?.status()?.as_str() {
+            "released" => Ok(Outcome::Released),
+            "left" => Ok(Outcome::Left),
+            "kept" => Ok(Outcome::Kept),
+            "absent" => Ok(Outcome::Absent),
+            other => Err(unexpected(other)),
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Tickets as first-class operations: enqueue without blocking, poll (sign of life and claim),
+//! withdraw, list, force-clear. The blocking acquire of `waiting.rs` is built on these.
+
+use super::scripts::{clear, enqueue, list_tickets, poll, withdraw};
+use super::{
+    millis, Engine, EngineError, Enqueue, LockKeys, LockRef, Liveness, Poll, TicketRecord,
+    TicketSpec, Withdraw,
+};
+
+impl Engine {
+    /// Takes the lock for the ticket if it is free and nobody is queued, else queues the ticket.
+    /// Asking again for a ticket already queued or holding answers its state. If Redis does not
+    /// answer, the ticket is withdrawn once it does, since the caller never learned of it.
+    pub async fn enqueue(
+        &self,
+        lock: &LockRef,
+        spec: &TicketSpec<'_>,
+    ) -> Result<Enqueue, EngineError> {
+        let keys = self.inner.keys.lock(lock);
+        let nonce = self.nonce();
+        self.enqueue_at(&keys, spec, &nonce).await
+    }
+
+    pub(super) async fn enqueue_at(
+        &self,
+        keys: &LockKeys,
+        spec: &TicketSpec<'_>,
+        nonce: &str,
+    ) -> Result<Enqueue, EngineError> {
+        let (live_ms, claim) = match spec.liveness {
+            Liveness::Client { idle } => (millis(idle), false),
+            Liveness::Gateway => (millis(self.inner.presence), true),
+        };
+        let script = enqueue::Enqueue {
+            spec,
+            nonce,
+            live_ms,
+            claim,
+        };
+        match self.run_lock(keys, &script).await {
+            Ok(enqueue::Reply::Acquired(lease)) => Ok(Enqueue::Acquired(lease)),
+            Ok(enqueue::Reply::Queued { position, ttl_ms }) => Ok(Enqueue::Queued {
+                position,
+                holder_ttl_ms: ttl_ms,
+            }),
+            Ok(enqueue::Reply::Withdrawn) => Err(withdrawn("enqueue")),
+            Err(err) => {
+                if err.outcome_unknown() {
+                    self.withdraw_later(keys.clone(), spec.ticket.to_owned(), nonce.to_owned());
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// The ticket's sign of life: a queued ticket stays queued for its idle time from now, and
+    /// a gateway-driven ticket that was handed the lock claims it.
+    pub async fn poll(&self, lock: &LockRef, ticket: &str) -> Result<Poll, EngineError> {
+        let keys = self.inner.keys.lock(lock);
+        self.poll_at(&keys, ticket, "").await
+    }
+
+    pub(super) async fn poll_at(
+        &self,
+        keys: &LockKeys,
+        ticket: &str,
+        nonce: &str,
+    ) -> Result<Poll, EngineError> {
+        match self.run_lock(keys, &poll::Poll { ticket, nonce }).await? {
+            poll::Reply::Outcome(outcome) => Ok(outcome),
+            poll::Reply::Withdrawn => Err(withdrawn("poll")),
+        }
+    }
+
+    /// Ends the ticket: a queued one leaves the queue, a holding one releases the lock to the
+    /// next ticket. `reason` is kept in its record.
+    pub async fn withdraw(
+        &self,
+        lock: &LockRef,
+        ticket: &str,
+        reason: &str,
+    ) -> Result<Withdraw, EngineError> {
+        let keys = self.inner.keys.lock(lock);
+        self.withdraw_at(&keys, ticket, None, reason).await
+    }
+
+    pub(super) async fn withdraw_at(
+        &self,
+        keys: &LockKeys,
+        ticket: &str,
+        nonce: Option<&str>,
+        reason: &str,
+    ) -> Result<Withdraw, EngineError> {
+        let script = withdraw::Withdraw {
+            ticket,
+            nonce,
+            reason,
+            remember: super::healing::REMEMBER_WITHDRAWAL,
+        };
+        self.run_lock(keys, &script).await
+    }
+
+    /// Every ticket of the lock: the holder, the queue in order, then released tickets whose
+    /// record is kept, newest first.
+    pub async fn tickets(&self, lock: &LockRef) -> Result<Vec<TicketRecord>, EngineError> {
+        let keys = self.inner.keys.lock(lock);
+        self.run_lock(&keys, &list_tickets::ListTickets).await
+    }
+
+    /// Force-clears the lock: its lease and every queued ticket end with `reason`; waiters are
+    /// woken to learn it. Returns how many tickets ended.
+    pub async fn clear(&self, lock: &LockRef, reason: &str) -> Result<u64, EngineError> {
+        let keys = self.inner.keys.lock(lock);
+        self.run_lock(&keys, &clear::Clear { reason }).await
+    }
+}
+
+/// A script found its own request withdrawn: only a request the engine gave up on can be, and
+/// the engine never goes on with one.
+fn withdrawn(op: &'static str) -> EngineError {
+    EngineError::reply(op, "the request was withdrawn before it ran")
+}

@@ -1,0 +1,111 @@
+//! How a call reaches Redis: on one of the shared connections, bounded by the timeout, with
+//! errors sorted into [`EngineError`] and named after the operation.
+
+use std::future::Future;
+
+use redis::{FromRedisValue, Value};
+
+use super::scripts::{LockScript, ResourceSettings};
+use super::{pool, Engine, EngineError, LockKeys};
+
+/// What to send: a plain command, a prepared script or an atomic pipeline.
+pub(super) enum Call<'a, 's> {
+    Command(&'a redis::Cmd),
+    Script(&'a redis::ScriptInvocation<'s>),
+    Pipeline(&'a redis::Pipeline),
+}
+
+impl Engine {
+    /// Runs one lock script on `keys`' resource and reads its typed reply.
+    pub(super) async fn run_lock<S: LockScript>(
+        &self,
+        keys: &LockKeys,
+        script: &S,
+    ) -> Result<S::Reply, EngineError> {
+        let invocation = ResourceSettings {
+            keys,
+            fence_retention: self.inner.fence_retention,
+            claim_window: self.inner.claim_window,
+        }
+        .invocation(script);
+        let value: Value = self.call(S::NAME, Call::Script(&invocation)).await?;
+        S::reply(value).map_err(|detail| EngineError::reply(S::NAME, detail))
+    }
+
+    /// Runs one plain command, within the timeout.
+    pub(super) async fn command<T: FromRedisValue>(
+        &self,
+        op: &'static str,
+        cmd: &redis::Cmd,
+    ) -> Result<T, EngineError> {
+        self.call(op, Call::Command(cmd)).await
+    }
+
+    /// Runs a prepared script, within the timeout.
+    pub(super) async fn invoke<T: FromRedisValue>(
+        &self,
+        op: &'static str,
+        invocation: &redis::ScriptInvocation<'_>,
+    ) -> Result<T, EngineError> {
+        self.call(op, Call::Script(invocation)).await
+    }
+
+    /// One request on a shared connection; a connection whose request failed on the wire or was
+    /// cut off by the timeout is replaced (see `pool.rs`).
+    pub(super) async fn call<T: FromRedisValue>(
+        &self,
+        op: &'static str,
+        call: Call<'_, '_>,
+    ) -> Result<T, EngineError> {
+        let pool = &self.inner.pool;
+        // Boxed: connecting makes this future large, and every waiting request would carry it.
+        let work = Box::pin(async move {
+            let mut flight = InFlight {
+                pool,
+                conn: pool.get().await.map_err(|e| EngineError::redis(op, e))?,
+                finished: false,
+            };
+            let redis = &mut flight.conn.redis;
+            let result = match call {
+                Call::Command(cmd) => cmd.query_async(redis).await,
+                Call::Script(invocation) => invocation.invoke_async(redis).await,
+                Call::Pipeline(pipe) => pipe.query_async(redis).await,
+            };
+            flight.finished = true;
+            pool.settle(&flight.conn, Some(&result));
+            result.map_err(|e| EngineError::redis(op, e))
+        });
+        self.bounded(op, work).await
+    }
+
+    /// `work` within the engine's timeout, else [`EngineError::Timeout`].
+    pub(super) async fn bounded<T>(
+        &self,
+        op: &'static str,
+        work: impl Future<Output = Result<T, EngineError>>,
+    ) -> Result<T, EngineError> {
+        match tokio::time::timeout(self.inner.timeout, work).await {
+            Ok(result) => result,
+            Err(_) => Err(EngineError::Timeout {
+                op,
+                after_ms: super::millis(self.inner.timeout),
+            }),
+        }
+    }
+}
+
+/// A request on a shared connection; one dropped unfinished (cut off by the timeout) makes the
+/// pool replace that connection.
+struct InFlight<'a> {
+    pool: &'a pool::Pool,
+    conn: pool::Connection,
+    finished: bool,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.pool.settle::<()>(&self.conn, None);
+        }
+    }
+}
