@@ -116,6 +116,13 @@ local function grant(R, t, ms, claimed, label, nonce, created)
   return fence, expires
 end
 
+-- The ticket fields and the `ended` set that indexes their records live at least until
+-- `until_ms`, and always as long as each other, so trim_ended() finds every record to drop.
+local function keep_records(R, until_ms)
+  extend_expiry(R.tickets, until_ms)
+  extend_expiry(R.ended, until_ms)
+end
+
 local TICKET_FIELDS = {'|lease', '|live', '|claim', '|label', '|created', '|status', '|reason',
   '|fence', '|start', '|updated'}
 
@@ -151,8 +158,7 @@ local function end_ticket(R, t, reason, held)
   redis.call('HSET', R.tickets, unpack(record))
   local gone = now_ms + R.keep_ms
   redis.call('ZADD', R.ended, int(gone), 'r:' .. t)
-  extend_expiry(R.tickets, gone)
-  extend_expiry(R.ended, gone)
+  keep_records(R, gone)
 end
 
 -- Forgets released records and withdrawals whose time is up.
@@ -211,7 +217,7 @@ local function keep_queued(R, t, live_ms)
   redis.call('ZADD', R.presence, int(until_ms), t)
   extend_expiry(R.queue, until_ms)
   extend_expiry(R.presence, until_ms)
-  extend_expiry(R.tickets, until_ms)
+  keep_records(R, until_ms)
 end
 
 -- Runs first in every lock script, which is how a lease that simply expired reaches the queue.
@@ -249,11 +255,11 @@ local function position(R, t)
   return nil
 end
 
--- The reply of a ticket that no longer waits or holds: its record, or "unknown".
+-- The reply of a ticket that no longer waits or holds: its record while kept, or "unknown".
 local function ended_reply(R, t)
-  local f = redis.call('HMGET', R.tickets, t .. '|status', t .. '|reason')
-  if f[1] then
-    return {'status', 'released', 'reason', f[2] or ''}
+  local gone = redis.call('ZSCORE', R.ended, 'r:' .. t)
+  if gone and tonumber(gone) >= now_ms then
+    return {'status', 'released', 'reason', redis.call('HGET', R.tickets, t .. '|reason') or ''}
   end
   return {'status', 'unknown'}
 end

@@ -34,6 +34,7 @@ if not holder then
 end
 
 if not redis.call('ZSCORE', R.queue, t) then
+  trim_ended(R)
   local last = redis.call('ZRANGE', R.queue, -1, -1, 'WITHSCORES')[2]
   redis.call('ZADD', R.queue, (tonumber(last) or 0) + 1, t)
   redis.call('HSET', R.tickets, t .. '|lease', int(lease_ms), t .. '|live', int(live_ms),

@@ -22,7 +22,7 @@ if nonce ~= '' then
   trim_ended(R)
   local until_ms = now_ms + withdrawn_ms
   redis.call('ZADD', R.ended, int(until_ms), 'w:' .. nonce)
-  extend_expiry(R.ended, until_ms)
+  keep_records(R, until_ms)
 end
 
 local holder = promote(R)

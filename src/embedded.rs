@@ -93,6 +93,11 @@ impl RedisServer {
         Ok(server)
     }
 
+    /// The child's process id, while it runs (tests pause it with SIGSTOP by this id).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     pub fn url(&self) -> &str {
         &self.url
     }

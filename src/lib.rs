@@ -12,10 +12,14 @@
 //!   [`domain::Token`], lockable plans and their rules.
 //! - [`accounts`]: account workflows per dialect, shared by the admin API, the CLI and the
 //!   dialects' credential checks.
-//! - [`engine`]: the only module that knows Redis. One Lua script per operation (`lua/`), key
-//!   names built in `engine::keys`, one pub/sub connection per process in `engine::notifier`,
-//!   credentials kept per process and dropped on invalidation in `engine::credentials`.
-//!   Outcomes are enums; infrastructure failures are [`engine::EngineError`].
+//! - [`engine`]: the only module that knows Redis. A lock is a resource with one lease and a
+//!   FIFO queue of tickets; one Lua script per operation (`lua/`), each with a typed Rust
+//!   wrapper in `engine::scripts`; leases (`engine::locks`), tickets (`engine::tickets`), the
+//!   blocking wait (`engine::waiting`), withdrawal of requests Redis left unanswered
+//!   (`engine::healing`). Key names are built only in `engine::keys`; one pub/sub connection per
+//!   process in `engine::notifier`; credentials kept per process and dropped on invalidation in
+//!   `engine::credentials`. Outcomes are enums; infrastructure failures are
+//!   [`engine::EngineError`].
 //! - [`http`]: what dialects share on the HTTP side: the server and its connection limits
 //!   (`http::server`), [`http::ApiError`] (the one error type of the layer), request logging and
 //!   body limits, health checks, the Swagger UI page.

@@ -32,7 +32,9 @@ pub async fn create_synchronize_user(engine: &Engine) -> Result<(String, String)
         .is_none()
         || !engine.link_credential(SYNCHRONIZE, &hash, &id).await?
     {
-        return Err(EngineError::Inconsistent(format!("user id or key for {id} already taken")).into());
+        return Err(
+            EngineError::Inconsistent(format!("user id or key for {id} already taken")).into(),
+        );
     }
     Ok((id, api_key))
 }

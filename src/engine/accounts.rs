@@ -231,7 +231,10 @@ impl Engine {
     ) -> Result<bool, EngineError> {
         let key = self.keys().credential(kind, secret_hash);
         let set: Option<String> = self
-            .command("link_credential", redis::cmd("SET").arg(&key).arg(id).arg("NX"))
+            .command(
+                "link_credential",
+                redis::cmd("SET").arg(&key).arg(id).arg("NX"),
+            )
             .await?;
         Ok(set.is_some())
     }
@@ -243,7 +246,8 @@ impl Engine {
         secret_hash: &str,
     ) -> Result<Option<String>, EngineError> {
         let key = self.keys().credential(kind, secret_hash);
-        self.command("resolve_credential", redis::cmd("GET").arg(&key)).await
+        self.command("resolve_credential", redis::cmd("GET").arg(&key))
+            .await
     }
 
     /// Unlinks a credential of account `id`: it fails from the next request on, on every
@@ -261,7 +265,9 @@ impl Engine {
             .ignore()
             .publish(self.keys().credentials_channel(), id)
             .ignore();
-        let (): () = self.call("unlink_credential", Call::Pipeline(&pipe)).await?;
+        let (): () = self
+            .call("unlink_credential", Call::Pipeline(&pipe))
+            .await?;
         Ok(())
     }
 }

@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use super::scripts::{acquire, inspect, list_locks, release, renew};
 use super::{
-    Call, Engine, EngineError, LockRecord, LockRef, LockState, Owner, Release, Renew,
-    TryAcquire,
+    Call, Engine, EngineError, LockRecord, LockRef, LockState, Owner, Release, Renew, TryAcquire,
 };
 
 impl Engine {
@@ -126,4 +125,3 @@ impl Engine {
         list_locks::ListLocks::reply(value).map_err(|d| EngineError::reply(list_locks::NAME, d))
     }
 }
-

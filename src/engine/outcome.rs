@@ -112,16 +112,24 @@ pub enum Liveness {
 pub enum Enqueue {
     Acquired(Lease),
     /// `position` 1 is next in line; the holder's lease ends in `holder_ttl_ms`.
-    Queued { position: u64, holder_ttl_ms: i64 },
+    Queued {
+        position: u64,
+        holder_ttl_ms: i64,
+    },
 }
 
 /// A ticket's state, as its poll (sign of life, claim) found it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Poll {
     Acquired(Lease),
-    Queued { position: u64, holder_ttl_ms: i64 },
+    Queued {
+        position: u64,
+        holder_ttl_ms: i64,
+    },
     /// The ticket ended (released, withdrawn, dropped, cleared); its record is still kept.
-    Released { reason: String },
+    Released {
+        reason: String,
+    },
     /// No such ticket, or its record is gone.
     Unknown,
 }
@@ -157,7 +165,14 @@ pub struct TicketRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TicketStatus {
     /// Holds the lock; `claimed` is false while a hand-off waits for its gateway's claim.
-    Acquired { claimed: bool },
-    Queued { position: u64 },
-    Released { reason: String, released_at_ms: i64 },
+    Acquired {
+        claimed: bool,
+    },
+    Queued {
+        position: u64,
+    },
+    Released {
+        reason: String,
+        released_at_ms: i64,
+    },
 }

@@ -14,9 +14,7 @@ impl Engine {
         window: Duration,
     ) -> Result<(u64, u64), EngineError> {
         let mut invocation = COUNT_HIT.prepare_invoke();
-        invocation
-            .key(self.keys().rate(bucket))
-            .arg(millis(window));
+        invocation.key(self.keys().rate(bucket)).arg(millis(window));
         self.invoke("count_hit", &invocation).await
     }
 }

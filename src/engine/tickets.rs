@@ -3,7 +3,7 @@
 
 use super::scripts::{clear, enqueue, list_tickets, poll, withdraw};
 use super::{
-    millis, Engine, EngineError, Enqueue, LockKeys, LockRef, Liveness, Poll, TicketRecord,
+    millis, Engine, EngineError, Enqueue, Liveness, LockKeys, LockRef, Poll, TicketRecord,
     TicketSpec, Withdraw,
 };
 

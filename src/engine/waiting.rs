@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::notifier::Wake;
 use super::{
-    Acquire, Engine, EngineError, Enqueue, Holder, LockKeys, LockRef, Liveness, Owner, Poll,
+    Acquire, Engine, EngineError, Enqueue, Holder, Liveness, LockKeys, LockRef, Owner, Poll,
     TicketSpec, TryAcquire,
 };
 
@@ -89,10 +89,6 @@ impl Engine {
                     return Ok(Acquire::ShuttingDown);
                 }
             }
-            if Instant::now() >= deadline {
-                guard.leave().await?;
-                return Ok(Acquire::TimedOut);
-            }
             // An error leaves the guard armed: it withdraws the ticket once Redis answers.
             let (keys, nonce) = (&guard.keys, guard.nonce.as_str());
             next_refresh = Instant::now() + refresh;
@@ -113,6 +109,11 @@ impl Engine {
                     }
                 }
             };
+            // Polled first: a lease that ended just at the deadline still reaches this waiter.
+            if Instant::now() >= deadline {
+                guard.leave().await?;
+                return Ok(Acquire::TimedOut);
+            }
         }
     }
 }
@@ -144,7 +145,10 @@ impl QueueGuard {
             .withdraw_at(&self.keys, &self.ticket, Some(&self.nonce), reason)
             .await;
         // Only a failure whose outcome is unknown needs the retrying task of `drop`.
-        if left.as_ref().map_or_else(|e| !e.outcome_unknown(), |_| true) {
+        if left
+            .as_ref()
+            .map_or_else(|e| !e.outcome_unknown(), |_| true)
+        {
             self.armed = false;
         }
         left.map(drop)

@@ -91,6 +91,39 @@ impl TestRedis {
         }
     }
 
+    /// Freezes Redis (SIGSTOP to the server this test started, `docker pause` for a container):
+    /// connections stay open and calls queue up unanswered, as in a stall. False when this
+    /// harness does not own the server.
+    pub async fn freeze(&mut self) -> bool {
+        self.signal(libc::SIGSTOP).await
+    }
+
+    /// Lets a frozen Redis run on; the calls sent meanwhile run now.
+    pub async fn thaw(&mut self) {
+        assert!(
+            self.signal(libc::SIGCONT).await,
+            "thaw a Redis this test froze"
+        );
+    }
+
+    async fn signal(&mut self, signal: libc::c_int) -> bool {
+        match &mut self.backend {
+            Backend::Process { server, .. } => {
+                let Some(pid) = server.as_ref().and_then(|s| s.pid()) else {
+                    return false;
+                };
+                let pid = libc::pid_t::try_from(pid).expect("pid fits");
+                // SAFETY: kill(2) with a pid this harness started; no memory is involved.
+                unsafe { libc::kill(pid, signal) == 0 }
+            }
+            Backend::Container(container) if signal == libc::SIGSTOP => {
+                container.pause().await.is_ok()
+            }
+            Backend::Container(container) => container.unpause().await.is_ok(),
+            Backend::External => false,
+        }
+    }
+
     /// Brings a stopped Redis back at the same address (empty, for a process).
     pub async fn resume(&mut self) {
         match &mut self.backend {

@@ -1,0 +1,225 @@
+//! Tickets as the engine offers them to dialects (sfp builds on these): enqueue without
+//! blocking, poll, withdraw, list, force-clear, records that expire by themselves.
+
+use std::time::Duration;
+
+use lockgate::domain::LockName;
+use lockgate::engine::{
+    Engine, Enqueue, Liveness, LockRef, Poll, TicketSpec, TicketStatus, Withdraw,
+};
+
+use crate::helpers::{spawn_app, test_settings, TestRedis};
+
+fn resource(name: &str, keep: Duration) -> LockRef {
+    LockRef::new("tickets-test", LockName::parse(name).expect("name")).keeping_tickets(keep)
+}
+
+fn client_ticket<'a>(ticket: &'a str, label: &'a str, idle: Duration) -> TicketSpec<'a> {
+    TicketSpec {
+        ticket,
+        label,
+        lease: Duration::from_secs(60),
+        liveness: Liveness::Client { idle },
+    }
+}
+
+async fn enqueue(engine: &Engine, lock: &LockRef, ticket: &str) -> Enqueue {
+    let spec = client_ticket(ticket, ticket, Duration::from_secs(30));
+    engine.enqueue(lock, &spec).await.expect("enqueue")
+}
+
+/// A free resource is acquired at once; later tickets queue in order with their positions; a
+/// release promotes the head at once (its lease starts then, no poll needed), and the queue
+/// moves up.
+#[tokio::test]
+async fn tickets_queue_in_order_and_the_head_is_promoted_on_release() {
+    let redis = TestRedis::start().await;
+    let app = spawn_app(test_settings(redis.url())).await;
+    let engine = &app.engine;
+    let lock = resource("repo/env", Duration::from_secs(60));
+
+    let first = enqueue(engine, &lock, "t1").await;
+    let Enqueue::Acquired(lease) = first else {
+        panic!("free resource: {first:?}")
+    };
+    assert!(matches!(
+        enqueue(engine, &lock, "t2").await,
+        Enqueue::Queued { position: 1, .. }
+    ));
+    assert!(matches!(
+        enqueue(engine, &lock, "t3").await,
+        Enqueue::Queued { position: 2, .. }
+    ));
+    // Asking again for a queued ticket changes nothing.
+    assert!(matches!(
+        enqueue(engine, &lock, "t2").await,
+        Enqueue::Queued { position: 1, .. }
+    ));
+    assert!(matches!(
+        engine.poll(&lock, "t3").await.expect("poll"),
+        Poll::Queued { position: 2, .. }
+    ));
+
+    let released = engine.withdraw(&lock, "t1", "done").await.expect("release");
+    assert_eq!(released, Withdraw::Released);
+    let Poll::Acquired(next) = engine.poll(&lock, "t2").await.expect("poll") else {
+        panic!("t2 was promoted")
+    };
+    assert!(next.fencing_token > lease.fencing_token);
+    assert!(matches!(
+        engine.poll(&lock, "t3").await.expect("poll"),
+        Poll::Queued { position: 1, .. }
+    ));
+    assert_eq!(
+        engine.poll(&lock, "t1").await.expect("poll"),
+        Poll::Released {
+            reason: "done".into()
+        }
+    );
+    assert_eq!(
+        engine.poll(&lock, "never").await.expect("poll"),
+        Poll::Unknown
+    );
+}
+
+/// The list shows the holder first, then the queue in order, then released tickets, newest
+/// first, with their reasons; records vanish after the retention.
+#[tokio::test]
+async fn listing_shows_holder_queue_and_released_tickets_until_their_retention_ends() {
+    let redis = TestRedis::start().await;
+    let app = spawn_app(test_settings(redis.url())).await;
+    let engine = &app.engine;
+    let lock = resource("repo/db", Duration::from_millis(1500));
+
+    for ticket in ["a", "b", "c", "d"] {
+        enqueue(engine, &lock, ticket).await;
+    }
+    engine.withdraw(&lock, "a", "first done").await.expect("a");
+    // Release times are kept in ms: a later release must be a later ms to list first.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    engine.withdraw(&lock, "c", "gave up").await.expect("c");
+
+    let listed = engine.tickets(&lock).await.expect("list");
+    let order: Vec<(&str, &TicketStatus)> = listed
+        .iter()
+        .map(|t| (t.ticket.as_str(), &t.status))
+        .collect();
+    assert_eq!(order.len(), 4, "{listed:?}");
+    assert_eq!(order[0].0, "b");
+    assert!(matches!(order[0].1, TicketStatus::Acquired { .. }));
+    assert_eq!(order[1].0, "d");
+    assert_eq!(order[1].1, &TicketStatus::Queued { position: 1 });
+    assert_eq!(order[2].0, "c", "newest released first");
+    assert!(matches!(order[2].1, TicketStatus::Released { reason, .. } if reason == "gave up"));
+    assert_eq!(order[3].0, "a");
+    assert!(listed[3].fencing_token.is_some(), "a held the lock once");
+    assert_eq!(listed[0].label, "b");
+
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    let listed = engine.tickets(&lock).await.expect("list");
+    let names: Vec<&str> = listed.iter().map(|t| t.ticket.as_str()).collect();
+    assert_eq!(names, ["b", "d"], "released records expired");
+    assert_eq!(engine.poll(&lock, "a").await.expect("poll"), Poll::Unknown);
+}
+
+/// A queued ticket whose client stops polling is dropped after its idle time (status released,
+/// with a reason), so it cannot stall the queue; a polling one stays.
+#[tokio::test]
+async fn a_ticket_without_polls_is_dropped_after_its_idle_time() {
+    let redis = TestRedis::start().await;
+    let app = spawn_app(test_settings(redis.url())).await;
+    let engine = &app.engine;
+    let lock = resource("repo/idle", Duration::from_secs(60));
+    let idle = Duration::from_millis(600);
+
+    enqueue(engine, &lock, "holder").await;
+    let silent = client_ticket("silent", "", idle);
+    let polling = client_ticket("polling", "", idle);
+    engine.enqueue(&lock, &silent).await.expect("silent");
+    engine.enqueue(&lock, &polling).await.expect("polling");
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        engine.poll(&lock, "polling").await.expect("poll");
+    }
+    engine
+        .withdraw(&lock, "holder", "done")
+        .await
+        .expect("release");
+
+    assert!(matches!(
+        engine.poll(&lock, "polling").await.expect("poll"),
+        Poll::Acquired(_)
+    ));
+    let Poll::Released { reason } = engine.poll(&lock, "silent").await.expect("poll") else {
+        panic!("silent ticket dropped")
+    };
+    assert!(reason.contains("no sign of life"), "{reason}");
+}
+
+/// Force-clearing ends the holder and every queued ticket; the resource is free after it.
+#[tokio::test]
+async fn force_clear_ends_every_ticket_of_the_resource() {
+    let redis = TestRedis::start().await;
+    let app = spawn_app(test_settings(redis.url())).await;
+    let engine = &app.engine;
+    let lock = resource("repo/clear", Duration::from_secs(60));
+    for ticket in ["x", "y", "z"] {
+        enqueue(engine, &lock, ticket).await;
+    }
+
+    assert_eq!(
+        engine
+            .clear(&lock, "cleared by admin")
+            .await
+            .expect("clear"),
+        3
+    );
+    let state = engine.inspect(&lock).await.expect("inspect");
+    assert!(state.holder.is_none() && state.waiting == 0, "{state:?}");
+    for ticket in ["x", "y", "z"] {
+        assert_eq!(
+            engine.poll(&lock, ticket).await.expect("poll"),
+            Poll::Released {
+                reason: "cleared by admin".into()
+            }
+        );
+    }
+    assert!(matches!(
+        enqueue(engine, &lock, "after").await,
+        Enqueue::Acquired(_)
+    ));
+}
+
+/// A gateway-driven ticket must be claimed: a hand-off its gateway does not claim lapses after
+/// the claim window and passes on; a client-driven one holds its lease without a poll.
+#[tokio::test]
+async fn an_unclaimed_hand_off_to_a_gateway_ticket_passes_on_after_the_claim_window() {
+    let redis = TestRedis::start().await;
+    let mut settings = test_settings(redis.url());
+    settings.redis.claim_timeout_ms = 400;
+    let app = spawn_app(settings).await;
+    let engine = &app.engine;
+    let lock = resource("repo/claim", Duration::from_secs(60));
+
+    enqueue(engine, &lock, "holder").await;
+    let gateway = TicketSpec {
+        ticket: "gw",
+        label: "",
+        lease: Duration::from_secs(60),
+        liveness: Liveness::Gateway,
+    };
+    engine.enqueue(&lock, &gateway).await.expect("gw");
+    enqueue(engine, &lock, "client").await;
+    engine
+        .withdraw(&lock, "holder", "done")
+        .await
+        .expect("release");
+
+    let listed = engine.tickets(&lock).await.expect("list");
+    assert_eq!(listed[0].ticket, "gw");
+    assert_eq!(listed[0].status, TicketStatus::Acquired { claimed: false });
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let listed = engine.tickets(&lock).await.expect("list");
+    assert_eq!(listed[0].ticket, "client", "{listed:?}");
+    assert_eq!(listed[0].status, TicketStatus::Acquired { claimed: true });
+}
