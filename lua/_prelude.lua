@@ -1,6 +1,8 @@
--- _prelude.lua: helper functions joined in front of every lock script (src/engine/scripts/mod.rs
--- joins them). It defines functions only, reads no KEYS or ARGV and touches no key by itself:
--- each script states its own KEYS and ARGV and passes them in through `resource(...)`.
+-- _prelude.lua: helper functions of the lockgate function library. `src/engine/scripts/library.rs`
+-- joins it with every lock script, each registered as a Redis function of its own, so these
+-- helpers are compiled and defined once when the library is loaded, not on every call. It reads
+-- no KEYS or ARGV and touches no key by itself: each script states its own KEYS and ARGV and
+-- passes them in through `resource(...)`; each call starts by reading the clock (`now()`).
 --
 -- A resource (one lock) is these keys, all sharing one Redis Cluster hash tag:
 --   lease     hash: the holder's ticket: owner, fence, acquired_ms, expires_ms, lease_ms, label,
@@ -22,13 +24,14 @@
 -- Hand-offs are announced on the resource's channel as "<ticket> <ms the new lease lasts>", so
 -- every waiter learns when the lease it waits behind ends; "*" wakes every waiter.
 
--- Redis's clock, never a pod's: milliseconds and microseconds since the epoch.
-local function clock()
+-- Redis's clock, never a pod's: milliseconds and microseconds since the epoch, read once at the
+-- start of every call (by the wrapper library.rs puts around each script).
+local now_ms, now_us = 0, 0
+local function now()
   local t = redis.call('TIME')
-  local us = tonumber(t[1]) * 1000000 + tonumber(t[2])
-  return math.floor(us / 1000), us
+  now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  now_ms = math.floor(now_us / 1000)
 end
-local now_ms, now_us = clock()
 
 -- Numbers as integer strings: Lua 5.1 would print 16-digit values in exponent form.
 local function int(n)
@@ -236,13 +239,17 @@ local function lease_table(R)
   return {lease_ms = f[1], label = f[2], created_ms = f[3], fence = f[4], acquired_ms = f[5]}
 end
 
--- The holder's lease ends now (released, withdrawn or cleared), recorded with `reason`; the
--- longest live queued ticket gets it at once.
+-- The holder's lease ends now (released, withdrawn or cleared), recorded with `reason` when the
+-- resource keeps records; the longest live queued ticket gets it at once. A holder has no
+-- ticket fields (a hand-off moves them into the lease), so without records nothing else is
+-- written: the uncontended release stays cheap.
 local function end_lease(R, holder, reason)
-  local held = lease_table(R)
+  local held = R.keep_ms > 0 and lease_table(R)
   redis.call('DEL', R.lease)
   record_change(R, now_ms)
-  end_ticket(R, holder, reason, held)
+  if held then
+    end_ticket(R, holder, reason, held)
+  end
   hand_off(R)
 end
 

@@ -60,6 +60,16 @@ impl EngineError {
         )
     }
 
+    /// Redis does not know the lock functions (it restarted without them): load and call again.
+    pub(super) fn is_missing_function(&self) -> bool {
+        match self {
+            Self::Refused { source, .. } => source
+                .detail()
+                .is_some_and(|d| d.contains("Function not found")),
+            _ => false,
+        }
+    }
+
     /// The call may have reached Redis and may still run: its effect is unknown.
     pub(super) fn outcome_unknown(&self) -> bool {
         matches!(self, Self::Timeout { .. } | Self::Connection { .. })

@@ -16,20 +16,37 @@ pub(super) enum Call<'a, 's> {
 }
 
 impl Engine {
-    /// Runs one lock script on `keys`' resource and reads its typed reply.
+    /// Runs one lock script on `keys`' resource and reads its typed reply. If Redis does not
+    /// know the function (it restarted empty), loads the library and calls again.
     pub(super) async fn run_lock<S: LockScript>(
         &self,
         keys: &LockKeys,
         script: &S,
     ) -> Result<S::Reply, EngineError> {
-        let invocation = ResourceSettings {
+        let cmd = ResourceSettings {
             keys,
             fence_retention: self.inner.fence_retention,
             claim_window: self.inner.claim_window,
         }
-        .invocation(script);
-        let value: Value = self.call(S::NAME, Call::Script(&invocation)).await?;
+        .command(script);
+        let value: Value = match self.call(S::NAME, Call::Command(&cmd)).await {
+            Err(err) if err.is_missing_function() => {
+                self.load_library().await?;
+                self.call(S::NAME, Call::Command(&cmd)).await?
+            }
+            other => other?,
+        };
         S::reply(value).map_err(|detail| EngineError::reply(S::NAME, detail))
+    }
+
+    /// Loads (or replaces with the same code) the lock function library.
+    async fn load_library(&self) -> Result<(), EngineError> {
+        let library = &super::scripts::library::LIBRARY;
+        tracing::info!(library = %library.name, "loading the lock functions into Redis");
+        let mut load = redis::cmd("FUNCTION");
+        load.arg("LOAD").arg("REPLACE").arg(&library.code);
+        let _: String = self.command("function_load", &load).await?;
+        Ok(())
     }
 
     /// Runs one plain command, within the timeout.

@@ -172,10 +172,13 @@ impl TestRedis {
         !matches!(self.backend, Backend::External)
     }
 
-    /// Commands clients sent that lockgate could send: scripts, health checks, subscriptions.
-    /// (Redis's total also counts the commands run inside scripts, so it cannot serve.)
+    /// Commands clients sent that lockgate could send: functions, scripts, health checks,
+    /// subscriptions. (Redis's total also counts the commands run inside scripts, so it cannot
+    /// serve.)
     pub async fn client_commands(&self) -> u64 {
-        const KINDS: [&str; 7] = [
+        const KINDS: [&str; 9] = [
+            "fcall",
+            "function",
             "evalsha",
             "eval",
             "script",

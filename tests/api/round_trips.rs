@@ -71,11 +71,12 @@ where
     }
 }
 
-/// lockable and synchronize requests cost one EVALSHA each once the gateway knows the
+/// lockable and synchronize requests cost one Redis command (one FCALL of a lock function)
+/// each once the gateway knows the
 /// credential (and, for lockable, has noted the lock in the account's index): acquire, renew,
 /// release, refusals included.
 #[tokio::test]
-async fn an_authenticated_lock_request_is_one_evalsha() {
+async fn an_authenticated_lock_request_is_one_redis_command() {
     let redis = TestRedis::start().await;
     if !redis.owned() {
         return; // MONITOR would see other tests' traffic.
@@ -100,7 +101,7 @@ async fn an_authenticated_lock_request_is_one_evalsha() {
     assert!(app.lockable_ok("heartbeat", "counted", &token).await);
     assert!(app.lockable_ok("release", "counted", &token).await);
     let commands = monitor.take().await;
-    assert_eq!(commands, vec!["evalsha"; 4], "lockable");
+    assert_eq!(commands, vec!["fcall"; 4], "lockable");
 
     let busy = app
         .sync_ok(Method::POST, "/lock", &key, Some(lock("b")))
@@ -124,7 +125,7 @@ async fn an_authenticated_lock_request_is_one_evalsha() {
     let missing = app.sync(Method::POST, "/unlock", &key, Some(unknown)).await;
     assert_eq!(missing.status(), 404);
     let commands = monitor.take().await;
-    assert_eq!(commands, vec!["evalsha"; 5], "synchronize");
+    assert_eq!(commands, vec!["fcall"; 5], "synchronize");
 }
 
 /// A lockable token revoked through gateway A is refused by gateway B, which had it cached,

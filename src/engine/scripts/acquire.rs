@@ -3,12 +3,12 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Cmd, Value};
 
-use super::{lease, lock_script, unexpected, LockScript, Pairs};
+use super::{lease, lock_function, unexpected, LockScript, Pairs};
 use crate::engine::{millis, Holder, Lease};
 
-static SCRIPT: LazyLock<Script> = lock_script!("acquire.lua");
+static FUNCTION: LazyLock<String> = lock_function!("acquire");
 
 pub struct Acquire<'a> {
     pub owner: &'a str,
@@ -29,13 +29,12 @@ impl LockScript for Acquire<'_> {
     const NAME: &'static str = "acquire";
     type Reply = Reply;
 
-    fn script() -> &'static Script {
-        &SCRIPT
+    fn function() -> &'static str {
+        &FUNCTION
     }
 
-    fn args(&self, invocation: &mut ScriptInvocation<'_>) {
-        invocation
-            .arg(self.owner)
+    fn args(&self, cmd: &mut Cmd) {
+        cmd.arg(self.owner)
             .arg(self.nonce)
             .arg(self.label)
             .arg(millis(self.lease));

@@ -2,11 +2,11 @@
 
 use std::sync::LazyLock;
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Cmd, Value};
 
-use super::{lock_script, unexpected, LockScript, Pairs};
+use super::{lock_function, unexpected, LockScript, Pairs};
 
-static SCRIPT: LazyLock<Script> = lock_script!("clear.lua");
+static FUNCTION: LazyLock<String> = lock_function!("clear");
 
 pub struct Clear<'a> {
     pub reason: &'a str,
@@ -17,12 +17,12 @@ impl LockScript for Clear<'_> {
     /// How many tickets ended.
     type Reply = u64;
 
-    fn script() -> &'static Script {
-        &SCRIPT
+    fn function() -> &'static str {
+        &FUNCTION
     }
 
-    fn args(&self, invocation: &mut ScriptInvocation<'_>) {
-        invocation.arg(self.reason);
+    fn args(&self, cmd: &mut Cmd) {
+        cmd.arg(self.reason);
     }
 
     fn reply(value: Value) -> Result<u64, String> {

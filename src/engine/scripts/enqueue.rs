@@ -2,12 +2,12 @@
 
 use std::sync::LazyLock;
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Cmd, Value};
 
-use super::{lease, lock_script, unexpected, LockScript, Pairs};
+use super::{lease, lock_function, unexpected, LockScript, Pairs};
 use crate::engine::{millis, Lease, TicketSpec};
 
-static SCRIPT: LazyLock<Script> = lock_script!("enqueue.lua");
+static FUNCTION: LazyLock<String> = lock_function!("enqueue");
 
 pub struct Enqueue<'a> {
     pub spec: &'a TicketSpec<'a>,
@@ -28,13 +28,12 @@ impl LockScript for Enqueue<'_> {
     const NAME: &'static str = "enqueue";
     type Reply = Reply;
 
-    fn script() -> &'static Script {
-        &SCRIPT
+    fn function() -> &'static str {
+        &FUNCTION
     }
 
-    fn args(&self, invocation: &mut ScriptInvocation<'_>) {
-        invocation
-            .arg(self.spec.ticket)
+    fn args(&self, cmd: &mut Cmd) {
+        cmd.arg(self.spec.ticket)
             .arg(self.nonce)
             .arg(self.spec.label)
             .arg(millis(self.spec.lease))

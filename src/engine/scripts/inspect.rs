@@ -2,12 +2,12 @@
 
 use std::sync::LazyLock;
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Cmd, Value};
 
-use super::{lease, lock_script, unexpected, LockScript, Pairs};
+use super::{lease, lock_function, unexpected, LockScript, Pairs};
 use crate::engine::{Holder, LockState};
 
-static SCRIPT: LazyLock<Script> = lock_script!("inspect.lua");
+static FUNCTION: LazyLock<String> = lock_function!("inspect");
 
 pub struct Inspect;
 
@@ -15,11 +15,11 @@ impl LockScript for Inspect {
     const NAME: &'static str = "inspect";
     type Reply = LockState;
 
-    fn script() -> &'static Script {
-        &SCRIPT
+    fn function() -> &'static str {
+        &FUNCTION
     }
 
-    fn args(&self, _: &mut ScriptInvocation<'_>) {}
+    fn args(&self, _: &mut Cmd) {}
 
     fn reply(value: Value) -> Result<LockState, String> {
         let pairs = Pairs::new(value)?;

@@ -3,12 +3,12 @@
 
 use std::sync::LazyLock;
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Cmd, Value};
 
-use super::{lock_script, unexpected, LockScript, Pairs};
+use super::{lock_function, unexpected, LockScript, Pairs};
 use crate::engine::{TicketRecord, TicketStatus};
 
-static SCRIPT: LazyLock<Script> = lock_script!("list_tickets.lua");
+static FUNCTION: LazyLock<String> = lock_function!("list_tickets");
 
 pub struct ListTickets;
 
@@ -16,11 +16,11 @@ impl LockScript for ListTickets {
     const NAME: &'static str = "list_tickets";
     type Reply = Vec<TicketRecord>;
 
-    fn script() -> &'static Script {
-        &SCRIPT
+    fn function() -> &'static str {
+        &FUNCTION
     }
 
-    fn args(&self, _: &mut ScriptInvocation<'_>) {}
+    fn args(&self, _: &mut Cmd) {}
 
     fn reply(value: Value) -> Result<Vec<TicketRecord>, String> {
         Pairs::each(value)?.iter().map(record).collect()

@@ -1,13 +1,15 @@
 //! The Lua scripts, one Rust file per script: a typed request that writes exactly the KEYS and
 //! ARGV its script's header declares, and a typed reply read by name from the name/value pairs
-//! the script returns. Lock scripts are joined to the helper functions of `lua/_prelude.lua`.
-//! `redis::Script` runs them with EVALSHA and loads them on NOSCRIPT.
+//! the script returns. Lock scripts are functions of one library with the helpers of
+//! `lua/_prelude.lua` (`library.rs`), called with FCALL; the others stand alone and run with
+//! EVALSHA (`redis::Script` loads them on NOSCRIPT).
 
 pub mod accounts;
 pub mod acquire;
 pub mod clear;
 pub mod enqueue;
 pub mod inspect;
+pub mod library;
 pub mod list_locks;
 pub mod list_tickets;
 pub mod poll;
@@ -17,24 +19,18 @@ pub mod withdraw;
 
 use std::time::Duration;
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Cmd, Value};
 
 use super::keys::LockKeys;
 use super::millis;
 
-/// A lock script from `lua/`, joined to the prelude.
-macro_rules! lock_script {
-    ($file:literal) => {
-        std::sync::LazyLock::new(|| {
-            redis::Script::new(concat!(
-                include_str!("../../../lua/_prelude.lua"),
-                "\n",
-                include_str!(concat!("../../../lua/", $file))
-            ))
-        })
+/// The function name of lock script `$name` (see `library.rs`), computed once.
+macro_rules! lock_function {
+    ($name:literal) => {
+        std::sync::LazyLock::new(|| $crate::engine::scripts::library::function($name))
     };
 }
-pub(crate) use lock_script;
+pub(crate) use lock_function;
 
 /// A script that stands alone, without the prelude (accounts, rate limits, group listing).
 macro_rules! standalone_script {
@@ -52,9 +48,10 @@ pub trait LockScript {
     /// The script's file name without `.lua`, for errors and logs.
     const NAME: &'static str;
     type Reply;
-    fn script() -> &'static Script;
+    /// The Redis function that runs it.
+    fn function() -> &'static str;
     /// The script's own ARGV, before the resource's settings.
-    fn args(&self, invocation: &mut ScriptInvocation<'_>);
+    fn args(&self, cmd: &mut Cmd);
     fn reply(value: Value) -> Result<Self::Reply, String>;
 }
 
@@ -69,23 +66,23 @@ pub struct ResourceSettings<'a> {
 }
 
 impl ResourceSettings<'_> {
-    /// KEYS, then the script's own ARGV, then these settings.
-    pub fn invocation<S: LockScript>(&self, script: &S) -> ScriptInvocation<'static> {
+    /// `FCALL <function> <numkeys> KEYS... <the script's own ARGV> <these settings>`.
+    pub fn command<S: LockScript>(&self, script: &S) -> Cmd {
         let keys = self.keys;
-        let mut invocation = S::script().prepare_invoke();
+        let mut cmd = redis::cmd("FCALL");
+        cmd.arg(S::function()).arg(keys.script_keys().count());
         for key in keys.script_keys() {
-            invocation.key(key);
+            cmd.arg(key);
         }
-        script.args(&mut invocation);
+        script.args(&mut cmd);
         let retention = keys.grouped.as_ref().map_or(0, |g| millis(g.retention));
-        invocation
-            .arg(&keys.channel)
+        cmd.arg(&keys.channel)
             .arg(&keys.name)
             .arg(millis(self.fence_retention))
             .arg(millis(self.claim_window))
             .arg(retention)
             .arg(millis(keys.ticket_retention));
-        invocation
+        cmd
     }
 }
 
@@ -168,4 +165,33 @@ pub fn lease(pairs: &Pairs) -> Result<super::Lease, String> {
         acquired_at_ms: pairs.int("acquired_ms")?,
         expires_at_ms: pairs.int("expires_ms")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named<S: LockScript>() -> (&'static str, &'static str) {
+        (S::NAME, S::function())
+    }
+
+    /// Every wrapper calls a function the library registers, under its own name.
+    #[test]
+    fn every_lock_script_wrapper_names_a_function_of_the_library() {
+        for (name, function) in [
+            named::<acquire::Acquire>(),
+            named::<enqueue::Enqueue>(),
+            named::<poll::Poll>(),
+            named::<withdraw::Withdraw>(),
+            named::<release::Release>(),
+            named::<renew::Renew>(),
+            named::<inspect::Inspect>(),
+            named::<list_tickets::ListTickets>(),
+            named::<clear::Clear>(),
+        ] {
+            assert!(library::has(name), "{name}");
+            assert_eq!(function, library::function(name));
+            assert!(library::LIBRARY.code.contains(&format!("'{function}'")));
+        }
+    }
 }

@@ -2,12 +2,12 @@
 
 use std::sync::LazyLock;
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Cmd, Value};
 
-use super::{lease, lock_script, unexpected, LockScript, Pairs};
+use super::{lease, lock_function, unexpected, LockScript, Pairs};
 use crate::engine::Poll as Outcome;
 
-static SCRIPT: LazyLock<Script> = lock_script!("poll.lua");
+static FUNCTION: LazyLock<String> = lock_function!("poll");
 
 pub struct Poll<'a> {
     pub ticket: &'a str,
@@ -23,12 +23,12 @@ impl LockScript for Poll<'_> {
     const NAME: &'static str = "poll";
     type Reply = Reply;
 
-    fn script() -> &'static Script {
-        &SCRIPT
+    fn function() -> &'static str {
+        &FUNCTION
     }
 
-    fn args(&self, invocation: &mut ScriptInvocation<'_>) {
-        invocation.arg(self.ticket).arg(self.nonce);
+    fn args(&self, cmd: &mut Cmd) {
+        cmd.arg(self.ticket).arg(self.nonce);
     }
 
     fn reply(value: Value) -> Result<Reply, String> {

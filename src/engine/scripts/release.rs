@@ -2,12 +2,12 @@
 
 use std::sync::LazyLock;
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Cmd, Value};
 
-use super::{lock_script, unexpected, LockScript, Pairs};
+use super::{lock_function, unexpected, LockScript, Pairs};
 use crate::engine::Release as Outcome;
 
-static SCRIPT: LazyLock<Script> = lock_script!("release.lua");
+static FUNCTION: LazyLock<String> = lock_function!("release");
 
 pub struct Release<'a> {
     pub owner: &'a str,
@@ -17,12 +17,12 @@ impl LockScript for Release<'_> {
     const NAME: &'static str = "release";
     type Reply = Outcome;
 
-    fn script() -> &'static Script {
-        &SCRIPT
+    fn function() -> &'static str {
+        &FUNCTION
     }
 
-    fn args(&self, invocation: &mut ScriptInvocation<'_>) {
-        invocation.arg(self.owner);
+    fn args(&self, cmd: &mut Cmd) {
+        cmd.arg(self.owner);
     }
 
     fn reply(value: Value) -> Result<Outcome, String> {

@@ -3,12 +3,12 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Cmd, Value};
 
-use super::{lock_script, unexpected, LockScript, Pairs};
+use super::{lock_function, unexpected, LockScript, Pairs};
 use crate::engine::{millis, Renew as Outcome};
 
-static SCRIPT: LazyLock<Script> = lock_script!("renew.lua");
+static FUNCTION: LazyLock<String> = lock_function!("renew");
 
 pub struct Renew<'a> {
     pub owner: &'a str,
@@ -20,15 +20,12 @@ impl LockScript for Renew<'_> {
     const NAME: &'static str = "renew";
     type Reply = Outcome;
 
-    fn script() -> &'static Script {
-        &SCRIPT
+    fn function() -> &'static str {
+        &FUNCTION
     }
 
-    fn args(&self, invocation: &mut ScriptInvocation<'_>) {
-        invocation
-            .arg(self.owner)
-            .arg(self.nonce)
-            .arg(millis(self.lease));
+    fn args(&self, cmd: &mut Cmd) {
+        cmd.arg(self.owner).arg(self.nonce).arg(millis(self.lease));
     }
 
     fn reply(value: Value) -> Result<Outcome, String> {

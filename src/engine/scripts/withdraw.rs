@@ -3,12 +3,12 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{Cmd, Value};
 
-use super::{lock_script, unexpected, LockScript, Pairs};
+use super::{lock_function, unexpected, LockScript, Pairs};
 use crate::engine::{millis, Withdraw as Outcome};
 
-static SCRIPT: LazyLock<Script> = lock_script!("withdraw.lua");
+static FUNCTION: LazyLock<String> = lock_function!("withdraw");
 
 pub struct Withdraw<'a> {
     pub ticket: &'a str,
@@ -24,13 +24,12 @@ impl LockScript for Withdraw<'_> {
     const NAME: &'static str = "withdraw";
     type Reply = Outcome;
 
-    fn script() -> &'static Script {
-        &SCRIPT
+    fn function() -> &'static str {
+        &FUNCTION
     }
 
-    fn args(&self, invocation: &mut ScriptInvocation<'_>) {
-        invocation
-            .arg(self.ticket)
+    fn args(&self, cmd: &mut Cmd) {
+        cmd.arg(self.ticket)
             .arg(self.nonce.unwrap_or_default())
             .arg(self.reason)
             .arg(millis(self.remember));
