@@ -189,26 +189,53 @@ end
 -- The lock is free: hands it to the longest live queued ticket, announces it on the channel,
 -- and returns that ticket; nil when nobody (alive) waits, so the queue is empty then. Dead
 -- tickets are pruned only when someone waits, so a free lock without a queue costs one call.
+--
+-- A hand-off to a waiting gateway is announced as "<ticket> <ms> u" (unclaimed) and noted in
+-- the tickets hash as '~handoff' (its time) until claimed. Every live waiter, told of it, gives
+-- a sign of life halfway through the claim window. So when such a hand-off lapsed unclaimed (its
+-- gateway died), a gateway ticket that gave no sign of life since it was made belongs to a dead
+-- gateway too (a pod takes all its waiters with it) and is passed over at once, instead of
+-- costing a claim window each.
 local function hand_off(R)
   if not redis.call('ZRANGE', R.queue, 0, 0)[1] then
     return nil
   end
   prune_gone(R)
   trim_ended(R)
+  local lapsed = redis.call('HGET', R.tickets, '~handoff')
+  if lapsed then
+    lapsed = tonumber(lapsed)
+    redis.call('HDEL', R.tickets, '~handoff')
+  end
   while true do
     local head = redis.call('ZRANGE', R.queue, 0, 0)[1]
     if not head then
       return nil
     end
     local f = redis.call('HMGET', R.tickets, head .. '|lease', head .. '|claim',
-      head .. '|label', head .. '|created')
+      head .. '|label', head .. '|created', head .. '|live')
+    local gateway = f[2] == '1'
+    local silent = false
+    if lapsed and gateway then
+      local deadline = tonumber(redis.call('ZSCORE', R.presence, head) or '0')
+      silent = deadline - tonumber(f[5] or '0') < lapsed
+    end
     dequeue(R, head)
-    drop_ticket_fields(R, head)
+    if silent then
+      end_ticket(R, head, 'dropped: its gateway gave no sign of life', nil)
+    else
+      drop_ticket_fields(R, head)
+    end
     -- A ticket whose fields expired with its liveness is gone: pass it over.
-    if f[1] then
-      local _, expires = grant(R, head, tonumber(f[1]), f[2] ~= '1', f[3] or '', '',
+    if f[1] and not silent then
+      local _, expires = grant(R, head, tonumber(f[1]), not gateway, f[3] or '', '',
         tonumber(f[4] or now_ms))
-      redis.call('PUBLISH', R.channel, head .. ' ' .. int(expires - now_ms))
+      local message = head .. ' ' .. int(expires - now_ms)
+      if gateway then
+        message = message .. ' u'
+        redis.call('HSET', R.tickets, '~handoff', int(now_ms))
+      end
+      redis.call('PUBLISH', R.channel, message)
       return head
     end
   end

@@ -15,6 +15,7 @@ for _, t in ipairs(queued) do
   count = count + 1
 end
 local holder = lease_field(R, 'owner')
+redis.call('HDEL', R.tickets, '~handoff')
 if holder then
   -- The queue is empty now, so ending the lease hands nothing on.
   end_lease(R, holder, reason)

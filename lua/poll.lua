@@ -27,6 +27,7 @@ if holder == t then
   if f[1] == '0' then
     expires = now_ms + tonumber(f[2])
     redis.call('HSET', R.lease, 'claimed', '1', 'nonce', nonce)
+    redis.call('HDEL', R.tickets, '~handoff')
     set_expiry(R, expires)
     -- The other waiters learn when the lease they wait behind now ends.
     redis.call('PUBLISH', R.channel, t .. ' ' .. int(expires - now_ms))

@@ -31,6 +31,10 @@ if holder == t then
   if nonce ~= '' and f[1] == '1' and f[2] ~= nonce then
     return {'status', 'kept'}
   end
+  if f[1] == '0' then
+    -- Given up, not lapsed: the waiters behind it were not asked for a sign of life.
+    redis.call('HDEL', R.tickets, '~handoff')
+  end
   end_lease(R, t, reason)
   return {'status', 'released'}
 end

@@ -70,7 +70,9 @@ pub enum Wake {
     /// The lock was handed to (or claimed by) this token.
     Mine,
     /// It was handed to or claimed by another ticket; that lease runs for `lease_ms` from now.
-    Other { lease_ms: u64 },
+    /// `unclaimed`: a hand-off its gateway has yet to claim; waiters give a sign of life
+    /// halfway through it (see `hand_off` in `lua/_prelude.lua`).
+    Other { lease_ms: u64, unclaimed: bool },
     /// Everyone should look: the resource was cleared, or messages may have been missed.
     All,
 }
@@ -89,12 +91,16 @@ impl Subscription {
             if &*payload == WAKE_ALL {
                 return Wake::All;
             }
-            let (to, lease_ms) = payload.split_once(' ').unwrap_or((&payload, ""));
-            if to == token {
+            let mut parts = payload.split(' ');
+            if parts.next() == Some(token) {
                 return Wake::Mine;
             }
-            if let Ok(lease_ms) = lease_ms.parse() {
-                return Wake::Other { lease_ms };
+            if let Some(Ok(lease_ms)) = parts.next().map(str::parse) {
+                let unclaimed = parts.next() == Some("u");
+                return Wake::Other {
+                    lease_ms,
+                    unclaimed,
+                };
             }
         }
     }

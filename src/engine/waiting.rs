@@ -68,16 +68,21 @@ impl Engine {
         let mut shutdown = self.inner.shutdown.subscribe();
         let refresh = self.inner.presence / 3;
         let mut next_refresh = Instant::now() + refresh;
+        // Halfway through another waiter's unclaimed hand-off: a sign of life, so this waiter
+        // is not taken for one of a dead gateway's should that hand-off lapse.
+        let mut mid_claim: Option<Instant> = None;
         loop {
-            let wake = [Some(next_refresh), Some(deadline), lease_end]
+            let wake = [Some(next_refresh), Some(deadline), lease_end, mid_claim]
                 .into_iter()
                 .flatten()
                 .min()
                 .unwrap_or(deadline);
             tokio::select! {
                 woke = subscription.next_wake(owner) => match woke {
-                    Wake::Other { lease_ms } => {
-                        lease_end = Some(Instant::now() + Duration::from_millis(lease_ms + 1));
+                    Wake::Other { lease_ms, unclaimed } => {
+                        let now = Instant::now();
+                        lease_end = Some(now + Duration::from_millis(lease_ms + 1));
+                        mid_claim = unclaimed.then(|| now + Duration::from_millis(lease_ms / 2));
                         continue;
                     }
                     Wake::Mine | Wake::All => {}
@@ -92,6 +97,7 @@ impl Engine {
             // An error leaves the guard armed: it withdraws the ticket once Redis answers.
             let (keys, nonce) = (&guard.keys, guard.nonce.as_str());
             next_refresh = Instant::now() + refresh;
+            mid_claim = None;
             lease_end = match self.poll_at(keys, owner, nonce).await? {
                 Poll::Acquired(lease) => {
                     guard.armed = false;
