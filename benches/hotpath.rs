@@ -64,6 +64,15 @@ async fn main() {
     // The same gateway with one worker thread (`server.worker_threads`), for comparison.
     let single_thread =
         Gateway::start(&redis_url, &[("LOCKGATE_SERVER__WORKER_THREADS", "1")]).await;
+    // `BENCH_BASELINE_BINARY`: an earlier build, measured in the same run (maas, one pod), so a
+    // change's effect is read beside its baseline rather than across noisy runs.
+    let baseline = match std::env::var("BENCH_BASELINE_BINARY") {
+        Ok(binary) if !binary.is_empty() => {
+            let env = [("LOCKGATE_REDIS__KEY_PREFIX", "baseline")];
+            Some(Gateway::start_binary(&binary, &redis_url, &env).await)
+        }
+        _ => None,
+    };
     let lockable_token = lockable_account(&pods[0]).await;
     let sync_key = synchronize_key(&pods[0]).await;
 
@@ -112,6 +121,18 @@ async fn main() {
         }
     }
 
+    if let Some(baseline) = &baseline {
+        targets.push((
+            "maas 1 pod, baseline binary".into(),
+            Target::Gateway {
+                addrs: vec![baseline.addr.clone()],
+                pids: vec![baseline.pid()],
+                dialect: Dialect::Maas,
+                lockable_auth: String::new(),
+                sync_auth: String::new(),
+            },
+        ));
+    }
     targets.push((
         "maas 1 pod, 1 thread".into(),
         Target::Gateway {
@@ -570,8 +591,12 @@ struct Gateway {
 
 impl Gateway {
     async fn start(redis_url: &str, env: &[(&str, &str)]) -> Gateway {
+        Self::start_binary(GATEWAY, redis_url, env).await
+    }
+
+    async fn start_binary(binary: &str, redis_url: &str, env: &[(&str, &str)]) -> Gateway {
         let addr = format!("127.0.0.1:{}", free_port());
-        let child = Command::new(GATEWAY)
+        let child = Command::new(binary)
             .arg("serve")
             .env("LOCKGATE_SERVER__LISTEN", &addr)
             .env("LOCKGATE_REDIS__URL", redis_url)

@@ -158,7 +158,8 @@ async fn synchronize(
 ) -> Result<Option<serde_json::Value>, AccountError> {
     Ok(match command {
         SynchronizeCommand::ShowUser { user_id } => {
-            let user = accounts::get_synchronize_user(engine, &user_id).await?;
+            let user =
+                accounts::get_synchronize_user(engine, &settings.synchronize, &user_id).await?;
             SynchronizeUserView::from(user).to_json()
         }
         SynchronizeCommand::RevokeUser { user_id } => {

@@ -4,7 +4,7 @@ use super::AccountError;
 use crate::config::LockableSettings;
 use crate::domain::lockable::{AccountChanges, LockableAccount};
 use crate::domain::{LockName, Token};
-use crate::engine::{AccountRecord, AccountUpdate, Engine, EngineError, LockRef, Release};
+use crate::engine::{AccountRecord, AccountUpdate, Engine, EngineError, Namespace, Release};
 
 /// Account kind of lockable accounts in Redis.
 const LOCKABLE: &str = "lockable";
@@ -88,8 +88,8 @@ pub async fn revoke_lockable(engine: &Engine, id: &str) -> Result<usize, Account
     let mut released = 0;
     for name in held.iter().filter_map(|n| LockName::parse(n).ok()) {
         // The plan may have moved the account between namespaces: try both.
-        for namespace in [public_namespace(), private_namespace(id)] {
-            let lock = LockRef::new(namespace, name.clone());
+        for namespace in [public_namespace(), private_namespace(id)?] {
+            let lock = namespace.lock(name.clone());
             if engine.release(&lock, id).await? == Release::Released {
                 released += 1;
             }
@@ -132,20 +132,20 @@ pub async fn authenticate_lockable(
 }
 
 /// The namespace a lockable account's names resolve in.
-pub fn lockable_namespace(account: &LockableAccount) -> String {
+pub fn lockable_namespace(account: &LockableAccount) -> Result<Namespace, EngineError> {
     if account.private_namespace {
         private_namespace(&account.id)
     } else {
-        public_namespace()
+        Ok(public_namespace())
     }
 }
 
-fn public_namespace() -> String {
-    "lockable".to_owned()
+fn public_namespace() -> Namespace {
+    Namespace::shared(LOCKABLE)
 }
 
-fn private_namespace(id: &str) -> String {
-    format!("lockable-private-{id}")
+fn private_namespace(id: &str) -> Result<Namespace, EngineError> {
+    Ok(Namespace::account(LOCKABLE, id)?)
 }
 
 fn decode(id: &str, record: &AccountRecord) -> Result<LockableAccount, AccountError> {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::AccountError;
 use crate::config::SynchronizeSettings;
 use crate::domain::{sha256_hex, LockName};
-use crate::engine::{Engine, EngineError, LockRef, Release};
+use crate::engine::{Engine, EngineError, LockRef, Namespace, Release};
 
 /// Account kind of synchronize users in Redis.
 const SYNCHRONIZE: &str = "synchronize";
@@ -50,23 +50,24 @@ pub async fn authenticate_synchronize(
 }
 
 /// A lock of `user`'s namespace.
-pub fn synchronize_lock(rules: &SynchronizeSettings, user: &str, name: LockName) -> LockRef {
-    LockRef::grouped(
-        synchronize_namespace(user),
-        name,
-        Duration::from_secs(rules.retention_seconds),
-    )
+pub fn synchronize_lock(
+    rules: &SynchronizeSettings,
+    user: &str,
+    name: LockName,
+) -> Result<LockRef, EngineError> {
+    Ok(synchronize_namespace(rules, user)?.lock(name))
 }
 
 pub async fn get_synchronize_user(
     engine: &Engine,
+    rules: &SynchronizeSettings,
     id: &str,
 ) -> Result<SynchronizeUser, AccountError> {
     let record = engine
         .account(SYNCHRONIZE, id)
         .await?
         .ok_or_else(|| AccountError::NotFound(id.to_owned()))?;
-    let locks = engine.list(&synchronize_namespace(id)).await?;
+    let locks = engine.list(&synchronize_namespace(rules, id)?).await?;
     Ok(SynchronizeUser {
         id: id.to_owned(),
         created_at_ms: record.created_at_ms,
@@ -89,13 +90,13 @@ pub async fn revoke_synchronize_user(
         .unlink_credential(SYNCHRONIZE, &record.secret_hash, id)
         .await?;
     let mut released = 0;
-    for lock in engine.list(&synchronize_namespace(id)).await? {
+    for lock in engine.list(&synchronize_namespace(rules, id)?).await? {
         let Ok(name) = LockName::parse(&lock.name) else {
             continue;
         };
         if lock.locked
             && engine
-                .release(&synchronize_lock(rules, id, name), &lock.owner)
+                .release(&synchronize_lock(rules, id, name)?, &lock.owner)
                 .await?
                 == Release::Released
         {
@@ -107,6 +108,10 @@ pub async fn revoke_synchronize_user(
 }
 
 /// The grouped namespace of `user`'s locks.
-pub fn synchronize_namespace(user: &str) -> String {
-    format!("{SYNCHRONIZE}-account:{user}")
+pub fn synchronize_namespace(
+    rules: &SynchronizeSettings,
+    user: &str,
+) -> Result<Namespace, EngineError> {
+    let retention = Duration::from_secs(rules.retention_seconds);
+    Ok(Namespace::group(SYNCHRONIZE, user, retention)?)
 }

@@ -85,7 +85,9 @@ impl SynchronizeUsersApi {
     ) -> UserResponse {
         let result = async {
             auth.check(&self.token)?;
-            Ok::<_, ApiError>(accounts::get_synchronize_user(&self.engine, &user_id).await?)
+            Ok::<_, ApiError>(
+                accounts::get_synchronize_user(&self.engine, &self.rules, &user_id).await?,
+            )
         }
         .await;
         super::respond(result, |user| UserResponse::Ok(Json(user.into())))

@@ -167,7 +167,7 @@ impl LockableApi {
         )
         .await?
         .ok_or_else(|| ApiError::Unauthorized("missing, invalid or revoked token".into()))?;
-        let lock = LockRef::new(lockable_namespace(&account), parsed?);
+        let lock = lockable_namespace(&account)?.lock(parsed?);
         Ok((account, lock))
     }
 

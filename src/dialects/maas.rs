@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::{assemble, empty_name_routes, Mounted};
 use crate::config::{MaasSettings, Settings};
 use crate::domain::LockName;
-use crate::engine::{Acquire, Engine, LockRef, Release};
+use crate::engine::{Acquire, Engine, LockRef, Namespace, Release};
 use crate::http::{connections, ApiError};
 
 /// Namespace of maas locks in Redis.
@@ -50,7 +50,7 @@ impl MaasApi {
     }
 
     fn lock_ref(name: &str) -> Result<LockRef, ApiError> {
-        Ok(LockRef::new(NAMESPACE, LockName::parse(name)?))
+        Ok(Namespace::shared(NAMESPACE).lock(LockName::parse(name)?))
     }
 
     async fn is_locked_inner(&self, name: &str) -> Result<MutexData, ApiError> {

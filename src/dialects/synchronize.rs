@@ -249,7 +249,7 @@ impl SynchronizeApi {
                 "leaseSeconds must be between 1 and {max}"
             )));
         }
-        let lock = synchronize_lock(&self.rules, &user, name);
+        let lock = synchronize_lock(&self.rules, &user, name)?;
         let lease_id = uuid::Uuid::new_v4().to_string();
         let outcome = self
             .engine
@@ -288,7 +288,7 @@ impl SynchronizeApi {
 
     async fn info(&self, key: &ApiKey, lock_name: &str) -> Result<LockInfo, ApiError> {
         let user = self.user(key).await?;
-        let lock = synchronize_lock(&self.rules, &user, LockName::parse(lock_name)?);
+        let lock = synchronize_lock(&self.rules, &user, LockName::parse(lock_name)?)?;
         self.engine
             .describe(&lock)
             .await?
@@ -298,7 +298,7 @@ impl SynchronizeApi {
 
     async fn unlock(&self, key: &ApiKey, body: UnlockRequest) -> Result<UnlockResult, ApiError> {
         let user = self.user(key).await?;
-        let lock = synchronize_lock(&self.rules, &user, LockName::parse(&body.lock_name.0)?);
+        let lock = synchronize_lock(&self.rules, &user, LockName::parse(&body.lock_name.0)?)?;
         let unlocked = match self.engine.release(&lock, &body.lease_id.0).await? {
             Release::Released => true,
             Release::NotOwner => false,
@@ -316,7 +316,10 @@ impl SynchronizeApi {
 
     async fn locks(&self, key: &ApiKey) -> Result<LockList, ApiError> {
         let user = self.user(key).await?;
-        let records = self.engine.list(&synchronize_namespace(&user)).await?;
+        let records = self
+            .engine
+            .list(&synchronize_namespace(&self.rules, &user)?)
+            .await?;
         Ok(LockList {
             locks: records.into_iter().map(LockInfo::from).collect(),
         })

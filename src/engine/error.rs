@@ -110,3 +110,11 @@ impl From<NotifierError> for EngineError {
         }
     }
 }
+
+impl From<super::NamespaceError> for EngineError {
+    /// Account ids come from the engine's own records: one that cannot name a namespace is
+    /// stored data gone wrong.
+    fn from(err: super::NamespaceError) -> Self {
+        EngineError::Inconsistent(err.to_string())
+    }
+}

@@ -16,45 +16,90 @@ use std::time::Duration;
 
 use crate::domain::LockName;
 
+/// Where locks live: a dialect's one shared namespace, or one account's own (independent locks,
+/// or a listable group). Only this module builds the tag, from the dialect's name and an
+/// account id it checked, so every namespace's keys have one layout and no id can break the
+/// hash tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Namespace {
+    tag: String,
+    /// Listable, with records kept this long after a lease ends: keys tagged by namespace,
+    /// with an index (see the module doc). `None` for locks of their own.
+    group_retention: Option<Duration>,
+}
+
+/// An account id that cannot name a namespace.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("account id {0:?} cannot name a namespace (empty, or contains a brace)")]
+pub struct NamespaceError(String);
+
+impl Namespace {
+    /// A dialect's shared namespace (maas's, lockable's public one).
+    pub fn shared(dialect: &'static str) -> Self {
+        Self {
+            tag: dialect.to_owned(),
+            group_retention: None,
+        }
+    }
+
+    /// One account's namespace of independent locks (a lockable private namespace).
+    pub fn account(dialect: &'static str, account: &str) -> Result<Self, NamespaceError> {
+        Ok(Self {
+            tag: account_tag(dialect, account)?,
+            group_retention: None,
+        })
+    }
+
+    /// One account's listable group of locks, whose records stay `retention` after their lease
+    /// ended (a synchronize user's locks).
+    pub fn group(
+        dialect: &'static str,
+        account: &str,
+        retention: Duration,
+    ) -> Result<Self, NamespaceError> {
+        Ok(Self {
+            tag: account_tag(dialect, account)?,
+            group_retention: Some(retention),
+        })
+    }
+
+    /// The lock `name` of this namespace.
+    pub fn lock(&self, name: LockName) -> LockRef {
+        LockRef {
+            namespace: self.clone(),
+            name,
+            ticket_retention: Duration::ZERO,
+        }
+    }
+
+    pub fn is_group(&self) -> bool {
+        self.group_retention.is_some()
+    }
+}
+
+fn account_tag(dialect: &'static str, account: &str) -> Result<String, NamespaceError> {
+    if account.is_empty() || account.contains(['{', '}']) {
+        return Err(NamespaceError(account.to_owned()));
+    }
+    Ok(joined(&[dialect, "-account-", account]))
+}
+
 /// Which lock, in which namespace. Two namespaces never share a lock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockRef {
-    /// The dialect, or a dialect's account, the lock belongs to, e.g. `maas`.
-    pub namespace: String,
+    pub namespace: Namespace,
     /// The name the client gave.
     pub name: LockName,
-    /// Listable, with records kept this long after a lease ends: keys tagged by namespace,
-    /// with an index (see the module doc). `None` for a lock of its own.
-    pub group_retention: Option<Duration>,
     /// How long released tickets stay listed; zero keeps none.
     pub ticket_retention: Duration,
 }
 
 impl LockRef {
-    /// A lock in a namespace of independent locks, each in a slot of its own.
-    pub fn new(namespace: impl Into<String>, name: LockName) -> Self {
-        Self {
-            namespace: namespace.into(),
-            name,
-            group_retention: None,
-            ticket_retention: Duration::ZERO,
-        }
-    }
-
     /// The same lock, keeping the records of released tickets for `retention`.
     pub fn keeping_tickets(self, retention: Duration) -> Self {
         Self {
             ticket_retention: retention,
             ..self
-        }
-    }
-
-    /// A lock of a grouped namespace, which [`crate::engine::Engine::list`] can list; its
-    /// record stays `retention` after its lease ended.
-    pub fn grouped(namespace: impl Into<String>, name: LockName, retention: Duration) -> Self {
-        Self {
-            group_retention: Some(retention),
-            ..Self::new(namespace, name)
         }
     }
 }
@@ -122,7 +167,7 @@ impl KeyBuilder {
     /// formatting machinery cost several times more than the copying.
     pub fn lock(&self, lock: &LockRef) -> LockKeys {
         let name = lock.name.as_str();
-        let (base, grouped) = match lock.group_retention {
+        let (base, grouped) = match lock.namespace.group_retention {
             Some(retention) => {
                 let group = self.group(&lock.namespace);
                 let base = joined(&[&group.member_prefix, name]);
@@ -134,7 +179,7 @@ impl KeyBuilder {
                 (base, Some(grouped))
             }
             None => (
-                joined(&[&self.prefix, ":{", &lock.namespace, ":", name, "}"]),
+                joined(&[&self.prefix, ":{", &lock.namespace.tag, ":", name, "}"]),
                 None,
             ),
         };
@@ -152,8 +197,8 @@ impl KeyBuilder {
         }
     }
 
-    pub fn group(&self, namespace: &str) -> GroupKeys {
-        let tagged = format!("{}:{{{}}}", self.prefix, namespace);
+    pub fn group(&self, namespace: &Namespace) -> GroupKeys {
+        let tagged = format!("{}:{{{}}}", self.prefix, namespace.tag);
         GroupKeys {
             index: format!("{tagged}:index"),
             member_prefix: format!("{tagged}:"),
@@ -220,7 +265,7 @@ mod tests {
 
     fn keys(name: &str) -> LockKeys {
         let name = LockName::parse(name).expect("valid name");
-        KeyBuilder::new("lg").lock(&LockRef::new("maas", name))
+        KeyBuilder::new("lg").lock(&Namespace::shared("maas").lock(name))
     }
 
     /// All keys of a lock must hash to one cluster slot: they share the text up to the first `}`.
@@ -244,29 +289,35 @@ mod tests {
     #[test]
     fn a_grouped_namespace_shares_one_hash_tag_with_its_index() {
         let builder = KeyBuilder::new("lg");
-        let a = builder.lock(&LockRef::grouped(
-            "acct-1",
-            LockName::parse("a}b").expect("valid"),
-            Duration::ZERO,
-        ));
-        let b = builder.lock(&LockRef::grouped(
-            "acct-1",
-            LockName::parse("z").expect("valid"),
-            Duration::ZERO,
-        ));
+        let group = Namespace::group("test", "1", Duration::ZERO).expect("valid id");
+        let a = builder.lock(&group.lock(LockName::parse("a}b").expect("valid")));
+        let b = builder.lock(&group.lock(LockName::parse("z").expect("valid")));
         let index = a.grouped.as_ref().expect("grouped").index.clone();
         assert_eq!(index, b.grouped.as_ref().expect("grouped").index);
         assert_eq!(a.script_keys().count(), 8);
         for key in a.script_keys().chain(b.script_keys()) {
-            assert_eq!(hash_tag(key), "acct-1", "key {key}");
+            assert_eq!(hash_tag(key), "test-account-1", "key {key}");
         }
     }
 
     #[test]
     fn different_namespaces_never_share_keys() {
         let name = LockName::parse("jobs").expect("valid name");
-        let a = KeyBuilder::new("lg").lock(&LockRef::new("maas", name.clone()));
-        let b = KeyBuilder::new("lg").lock(&LockRef::new("other", name));
+        let a = KeyBuilder::new("lg").lock(&Namespace::shared("maas").lock(name.clone()));
+        let b = KeyBuilder::new("lg").lock(&Namespace::shared("other").lock(name.clone()));
         assert_ne!(a.lease, b.lease);
+        let c = Namespace::account("maas", "x").expect("valid id");
+        assert_ne!(KeyBuilder::new("lg").lock(&c.lock(name)).lease, a.lease);
+    }
+
+    #[test]
+    fn account_ids_that_could_break_the_hash_tag_are_refused() {
+        for id in ["", "a}b", "{x"] {
+            assert!(Namespace::account("lockable", id).is_err(), "{id:?}");
+            assert!(
+                Namespace::group("lockable", id, Duration::ZERO).is_err(),
+                "{id:?}"
+            );
+        }
     }
 }

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use super::scripts::{acquire, inspect, list_locks, release, renew};
 use super::{
-    Call, Engine, EngineError, LockRecord, LockRef, LockState, Owner, Release, Renew, TryAcquire,
+    Call, Engine, EngineError, LockRecord, LockRef, LockState, Namespace, Owner, Release, Renew,
+    TryAcquire,
 };
 
 impl Engine {
@@ -94,7 +95,7 @@ impl Engine {
 
     /// The records of a grouped namespace's locks, held ones and released ones still retained,
     /// sorted by name.
-    pub async fn list(&self, namespace: &str) -> Result<Vec<LockRecord>, EngineError> {
+    pub async fn list(&self, namespace: &Namespace) -> Result<Vec<LockRecord>, EngineError> {
         self.records(namespace, None).await
     }
 
@@ -110,9 +111,14 @@ impl Engine {
 
     async fn records(
         &self,
-        namespace: &str,
+        namespace: &Namespace,
         only: Option<&str>,
     ) -> Result<Vec<LockRecord>, EngineError> {
+        if !namespace.is_group() {
+            return Err(EngineError::Inconsistent(
+                "only a grouped namespace can be listed".into(),
+            ));
+        }
         let group = self.inner.keys.group(namespace);
         let invocation = list_locks::ListLocks {
             group: &group,

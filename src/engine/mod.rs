@@ -31,7 +31,7 @@ use tokio::sync::watch;
 pub use accounts::{AccountRecord, AccountUpdate};
 pub use credentials::{Credential, NOTE_REFRESH};
 pub use error::EngineError;
-pub use keys::{GroupedKeys, KeyBuilder, LockKeys, LockRef};
+pub use keys::{GroupedKeys, KeyBuilder, LockKeys, LockRef, Namespace, NamespaceError};
 pub use notifier::Notifier;
 pub use outcome::{
     Acquire, Enqueue, Holder, Lease, Liveness, LockRecord, LockState, Poll, Release, Renew,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use lockgate::engine::{Acquire, Release, Renew, TryAcquire};
+use lockgate::engine::{Acquire, Namespace, Release, Renew, TryAcquire};
 
 use crate::helpers::{spawn_app, test_settings, TestApp, TestRedis};
 
@@ -180,12 +180,14 @@ async fn uncontended_requests_cost_one_redis_command_each() {
     assert_eq!(after_unlock - after_get, 1, "unlock");
 }
 
-fn grouped(group: &str, name: &str, retention: Duration) -> lockgate::engine::LockRef {
-    lockgate::engine::LockRef::grouped(
-        group,
-        lockgate::domain::LockName::parse(name).expect("valid"),
-        retention,
-    )
+fn group(id: &str) -> Namespace {
+    Namespace::group("test", id, Duration::from_secs(60)).expect("valid id")
+}
+
+fn grouped(id: &str, name: &str, retention: Duration) -> lockgate::engine::LockRef {
+    Namespace::group("test", id, retention)
+        .expect("valid id")
+        .lock(lockgate::domain::LockName::parse(name).expect("valid"))
 }
 
 /// A grouped namespace lists its held locks and released ones still retained, sorted by name,
@@ -227,7 +229,7 @@ async fn list_shows_a_groups_held_and_retained_locks() {
         Release::Released
     );
 
-    let listed = engine.list("g1").await.expect("list");
+    let listed = engine.list(&group("g1")).await.expect("list");
     let names: Vec<&str> = listed.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(names, ["a", "b", "brief"]);
     assert!(listed[0].locked && listed[0].owner == "y");
@@ -239,7 +241,7 @@ async fn list_shows_a_groups_held_and_retained_locks() {
     // `brief` expires after 200 ms and its record 300 ms later.
     tokio::time::sleep(Duration::from_millis(700)).await;
     let names: Vec<String> = engine
-        .list("g1")
+        .list(&group("g1"))
         .await
         .expect("list")
         .into_iter()
@@ -251,7 +253,7 @@ async fn list_shows_a_groups_held_and_retained_locks() {
         .await
         .expect("describe")
         .is_none());
-    let other = engine.list("g2").await.expect("list");
+    let other = engine.list(&group("g2")).await.expect("list");
     assert_eq!(other.len(), 1);
 }
 

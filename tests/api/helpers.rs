@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use lockgate::config::Settings;
 use lockgate::domain::LockName;
 use lockgate::embedded::{binary_available, Listen, RedisServer};
-use lockgate::engine::{Engine, LockRef};
+use lockgate::engine::{Engine, LockRef, Namespace};
 use lockgate::Application;
 use testcontainers::core::{IntoContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
@@ -342,7 +342,7 @@ impl TestApp {
     }
 
     pub fn maas_lock(name: &str) -> LockRef {
-        LockRef::new("maas", LockName::parse(name).expect("valid name"))
+        Namespace::shared("maas").lock(LockName::parse(name).expect("valid name"))
     }
 
     /// Waiters queued for a maas lock, as Redis sees them.

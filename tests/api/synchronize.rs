@@ -390,7 +390,8 @@ async fn the_admin_api_shows_and_revokes_users() {
         &app.settings().synchronize,
         id,
         lockgate::domain::LockName::parse("held").expect("valid"),
-    );
+    )
+    .expect("valid id");
     let record = app.engine.describe(&lock_ref).await.expect("describe");
     assert!(!record.expect("retained").locked, "released");
     for method in [Method::GET, Method::DELETE] {

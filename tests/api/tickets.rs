@@ -5,13 +5,15 @@ use std::time::Duration;
 
 use lockgate::domain::LockName;
 use lockgate::engine::{
-    Engine, Enqueue, Liveness, LockRef, Poll, TicketSpec, TicketStatus, Withdraw,
+    Engine, Enqueue, Liveness, LockRef, Namespace, Poll, TicketSpec, TicketStatus, Withdraw,
 };
 
 use crate::helpers::{spawn_app, test_settings, TestRedis};
 
 fn resource(name: &str, keep: Duration) -> LockRef {
-    LockRef::new("tickets-test", LockName::parse(name).expect("name")).keeping_tickets(keep)
+    Namespace::shared("tickets-test")
+        .lock(LockName::parse(name).expect("name"))
+        .keeping_tickets(keep)
 }
 
 fn client_ticket<'a>(ticket: &'a str, label: &'a str, idle: Duration) -> TicketSpec<'a> {
