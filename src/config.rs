@@ -287,14 +287,24 @@ impl Settings {
         if self.maas.max_lock_seconds == 0 {
             return invalid("maas.max_lock_seconds must be at least 1");
         }
-        for (key, mount) in [
-            ("maas.mount", &self.maas.mount),
-            ("lockable.mount", &self.lockable.mount),
-            ("admin.mount", &self.admin.mount),
-            ("synchronize.mount", &self.synchronize.mount),
-        ] {
+        let dialects = crate::dialects::DIALECTS
+            .iter()
+            .map(|dialect| (dialect.name, (dialect.mount)(self)));
+        let mut mounts: Vec<(&str, &str)> = dialects.collect();
+        mounts.push(("admin", &self.admin.mount));
+        for (i, (name, mount)) in mounts.iter().enumerate() {
             if !mount.starts_with('/') {
-                return Err(ConfigError::Invalid(format!("{key} must start with '/'")));
+                return Err(ConfigError::Invalid(format!(
+                    "{name}.mount must start with '/'"
+                )));
+            }
+            let clash = mounts[..i]
+                .iter()
+                .find(|(_, other)| other.trim_end_matches('/') == mount.trim_end_matches('/'));
+            if let Some((other, _)) = clash {
+                return Err(ConfigError::Invalid(format!(
+                    "{name}.mount and {other}.mount are the same path"
+                )));
             }
         }
         let lockable = &self.lockable;
@@ -435,5 +445,20 @@ mod tests {
         )
         .expect_err("invalid");
         assert!(err.to_string().contains("key_prefix"), "{err}");
+    }
+
+    #[test]
+    fn rejects_two_apis_on_one_mount() {
+        let err = Settings::load_from(
+            None,
+            &Overrides::default(),
+            env(&[("LOCKGATE_LOCKABLE__MOUNT", "/mutex/")]),
+        )
+        .expect_err("invalid");
+        assert!(
+            err.to_string()
+                .contains("lockable.mount and maas.mount are the same path"),
+            "{err}"
+        );
     }
 }

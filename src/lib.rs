@@ -22,10 +22,10 @@
 //!   [`engine::EngineError`].
 //! - [`http`]: what dialects share on the HTTP side: the server and its connection limits
 //!   (`http::server`), [`http::ApiError`] (the one error type of the layer), request logging and
-//!   body limits, health checks, the Swagger UI page.
+//!   body limits, mounting an API (`http::mount`), health checks, the Swagger UI page.
 //! - [`dialects`]: one file per dialect (`maas.rs`, `lockable.rs`, `synchronize.rs`): parse,
-//!   authenticate, call the engine, answer in the dialect's words. `dialects::assemble` mounts
-//!   any API.
+//!   authenticate, call the engine, answer in the dialect's words. `dialects::DIALECTS` is the one
+//!   list of them.
 //! - [`admin`]: the operator's admin API. Only [`dialects`], [`admin`] and [`http`] know poem.
 
 pub mod accounts;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use lockgate::cli::{run_admin, Cli, Command};
 use lockgate::config::{Overrides, Settings};
-use lockgate::{dialects, telemetry, Application};
+use lockgate::{startup, telemetry, Application};
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
@@ -54,7 +54,7 @@ fn run(cli: Cli) -> Result<(), String> {
         }),
         Command::Openapi { out } => {
             std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-            for (name, spec) in dialects::documents().map_err(|e| e.to_string())? {
+            for (name, spec) in startup::documents().map_err(|e| e.to_string())? {
                 let path = out.join(format!("{name}.json"));
                 std::fs::write(&path, spec).map_err(|e| format!("{}: {e}", path.display()))?;
                 println!("wrote {}", path.display());

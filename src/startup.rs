@@ -140,3 +140,18 @@ pub fn routes(engine: &Engine, settings: &Settings) -> BoxEndpoint<'static> {
     }
     middleware::Logged(route).boxed()
 }
+
+/// Every OpenAPI document as checked in under `openapi/` (each dialect's, then the admin API's):
+/// default settings, so default mounts as server URLs. Builds the engine only for its type;
+/// nothing connects to Redis.
+pub fn documents() -> Result<Vec<(&'static str, String)>, EngineError> {
+    let mut settings = Settings::default();
+    // The admin document exists whether or not a deployment enables the API.
+    settings.admin.token = "document-generation".into();
+    let engine = Engine::new(&settings.redis, "redis://127.0.0.1:6379")?;
+    Ok(dialects::all(&engine, &settings)
+        .into_iter()
+        .chain(crate::admin::mounted(&engine, &settings))
+        .map(|api| (api.name, format!("{}\n", api.spec)))
+        .collect())
+}

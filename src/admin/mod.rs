@@ -25,8 +25,8 @@ use poem_openapi::{Object, OpenApiService, SecurityScheme, Tags};
 use serde_json::json;
 
 use crate::config::Settings;
-use crate::dialects::{assemble, Mounted};
 use crate::engine::Engine;
+use crate::http::mount::{assemble, Mounted};
 use crate::http::ApiError;
 
 pub use lockable::{CreatedLockableAccount, LockableAccountView, RevokedAccount};

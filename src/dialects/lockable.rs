@@ -15,16 +15,23 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, OpenApiService, SecurityScheme};
 
-use super::{assemble, empty_name_routes, Mounted};
 use crate::accounts::{authenticate_lockable, lockable_namespace};
 use crate::config::{LockableSettings, Settings};
 use crate::domain::lockable::LockableAccount;
 use crate::domain::LockName;
 use crate::engine::{Engine, Holder, LockRef, Release, Renew, TryAcquire};
+use crate::http::mount::{assemble, empty_name_routes, Mounted};
 use crate::http::ApiError;
 
 pub const TITLE: &str = "lockable";
 pub const VERSION: &str = "1.0.0";
+
+/// The registry's entry (see `dialects::DIALECTS`).
+pub const DIALECT: super::Dialect = super::Dialect {
+    name: "lockable",
+    mount: |settings| &settings.lockable.mount,
+    api: mounted,
+};
 
 /// The lockable routes under the configured mount.
 pub fn mounted(engine: &Engine, settings: &Settings) -> Mounted {
@@ -34,7 +41,7 @@ pub fn mounted(engine: &Engine, settings: &Settings) -> Mounted {
     };
     let service = OpenApiService::new(api, TITLE, VERSION);
     let mut mounted = assemble(
-        "lockable",
+        DIALECT.name,
         &settings.lockable.mount,
         service,
         empty_name_routes(&["/acquire/", "/heartbeat/", "/release/"], render),

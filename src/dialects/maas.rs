@@ -12,10 +12,10 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, OpenApiService};
 use uuid::Uuid;
 
-use super::{assemble, empty_name_routes, Mounted};
 use crate::config::{MaasSettings, Settings};
 use crate::domain::LockName;
 use crate::engine::{Acquire, Engine, LockRef, Namespace, Release};
+use crate::http::mount::{assemble, empty_name_routes, Mounted};
 use crate::http::{connections, ApiError};
 
 /// Namespace of maas locks in Redis.
@@ -24,13 +24,20 @@ const NAMESPACE: &str = "maas";
 pub const TITLE: &str = "maas";
 pub const VERSION: &str = "0.1.0";
 
+/// The registry's entry (see `dialects::DIALECTS`).
+pub const DIALECT: super::Dialect = super::Dialect {
+    name: "maas",
+    mount: |settings| &settings.maas.mount,
+    api: mounted,
+};
+
 /// The maas routes under the configured mount.
 pub fn mounted(engine: &Engine, settings: &Settings) -> Mounted {
     let api = MaasApi::new(engine.clone(), settings.maas.clone());
     let service = OpenApiService::new(api, TITLE, VERSION);
     let routes = empty_name_routes(&["/lock/"], render);
     assemble(
-        "maas",
+        DIALECT.name,
         &settings.maas.mount,
         service,
         routes,

@@ -16,7 +16,6 @@ use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, OpenApiService, SecurityScheme};
 
-use super::{assemble, Mounted};
 use crate::accounts::{
     authenticate_synchronize, create_synchronize_user, synchronize_lock, synchronize_namespace,
 };
@@ -24,12 +23,20 @@ use crate::config::{Settings, SynchronizeSettings};
 use crate::domain::{LockName, Requester};
 use crate::engine::{Engine, LockRecord, Release, TryAcquire};
 use crate::http::client_ip::{client_ip, Cidr};
+use crate::http::mount::{assemble, Mounted};
 use crate::http::strict::JsonString;
 use crate::http::time::rfc3339_ms;
 use crate::http::ApiError;
 
 pub const TITLE: &str = "synchronize";
 pub const VERSION: &str = "0.1.0";
+
+/// The registry's entry (see `dialects::DIALECTS`).
+pub const DIALECT: super::Dialect = super::Dialect {
+    name: "synchronize",
+    mount: |settings| &settings.synchronize.mount,
+    api: mounted,
+};
 
 /// The synchronize routes under the configured mount.
 pub fn mounted(engine: &Engine, settings: &Settings) -> Mounted {
@@ -45,7 +52,7 @@ pub fn mounted(engine: &Engine, settings: &Settings) -> Mounted {
     };
     let service = OpenApiService::new(api, TITLE, VERSION);
     assemble(
-        "synchronize",
+        DIALECT.name,
         &settings.synchronize.mount,
         service,
         Route::new(),

@@ -1,4 +1,5 @@
-//! What every dialect shares on the HTTP side: the error type, middleware, health, docs.
+//! What every dialect shares on the HTTP side: the error type, mounting, middleware, health,
+//! docs, the server.
 
 pub mod client_ip;
 pub mod connections;
@@ -6,6 +7,7 @@ pub mod docs;
 mod error;
 pub mod health;
 pub mod middleware;
+pub mod mount;
 pub mod server;
 pub mod strict;
 pub mod time;
