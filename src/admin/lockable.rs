@@ -11,6 +11,7 @@ use crate::accounts::{self, Created};
 use crate::config::LockableSettings;
 use crate::domain::lockable::{AccountChanges, LockableAccount, Plan};
 use crate::engine::Engine;
+use crate::http::respond::{error_from, statuses, Documented};
 use crate::http::strict::JsonString;
 use crate::http::time::rfc3339_ms;
 
@@ -139,7 +140,7 @@ pub enum CreateResponse {
     /// Created; the token is in the body.
     #[oai(status = 201)]
     Created(Json<CreatedLockableAccount>),
-    /// 400 invalid fields, 401 bad admin token, 503 store unavailable.
+    /// An error; each operation's document lists the statuses it returns.
     Error(StatusCode, Json<AdminError>),
 }
 
@@ -147,8 +148,7 @@ pub enum CreateResponse {
 pub enum AccountResponse {
     #[oai(status = 200)]
     Ok(Json<LockableAccountView>),
-    /// 400 invalid fields, 401 bad admin token, 404 no such account, 409 changed concurrently,
-    /// 503 store unavailable.
+    /// An error; each operation's document lists the statuses it returns.
     Error(StatusCode, Json<AdminError>),
 }
 
@@ -157,11 +157,31 @@ pub enum RevokeResponse {
     /// Revoked: the token fails from now on; the account's locks were released.
     #[oai(status = 200)]
     Ok(Json<RevokedAccount>),
-    /// 401 bad admin token, 404 no such account, 503 store unavailable.
+    /// An error; each operation's document lists the statuses it returns.
     Error(StatusCode, Json<AdminError>),
 }
 
-super::error_variant!(CreateResponse, AccountResponse, RevokeResponse);
+error_from!(super::error_body => CreateResponse, AccountResponse, RevokeResponse);
+
+statuses!(CreateFails:
+    400 "invalid fields",
+    401 "a missing or wrong admin token",
+    413 "a body over the configured limit",
+    503 "the store is unavailable",
+);
+statuses!(ShowFails:
+    401 "a missing or wrong admin token",
+    404 "no such account",
+    503 "the store is unavailable",
+);
+statuses!(UpdateFails:
+    400 "invalid fields",
+    401 "a missing or wrong admin token",
+    404 "no such account",
+    409 "the account kept changing under the update; retry",
+    413 "a body over the configured limit",
+    503 "the store is unavailable",
+);
 
 #[OpenApi(
     prefix_path = "/lockable/accounts",
@@ -173,7 +193,11 @@ impl LockableAccountsApi {
     /// Answers 201 with the account and its token. The token is shown only here; lockgate keeps
     /// a hash of it.
     #[oai(path = "/", method = "post", operation_id = "createLockableAccount")]
-    async fn create(&self, auth: AdminAuth, body: Json<NewLockableAccount>) -> CreateResponse {
+    async fn create(
+        &self,
+        auth: AdminAuth,
+        body: Json<NewLockableAccount>,
+    ) -> Documented<CreateResponse, CreateFails> {
         let result = async {
             auth.check(&self.token)?;
             let body = body.0;
@@ -201,7 +225,7 @@ impl LockableAccountsApi {
         &self,
         auth: AdminAuth,
         #[oai(name = "accountId")] account_id: Path<String>,
-    ) -> AccountResponse {
+    ) -> Documented<AccountResponse, ShowFails> {
         let result = async {
             auth.check(&self.token)?;
             Ok(accounts::get_lockable(&self.engine, &account_id).await?)
@@ -223,7 +247,7 @@ impl LockableAccountsApi {
         auth: AdminAuth,
         #[oai(name = "accountId")] account_id: Path<String>,
         body: Json<LockableAccountPatch>,
-    ) -> AccountResponse {
+    ) -> Documented<AccountResponse, UpdateFails> {
         let result = async {
             auth.check(&self.token)?;
             let body = body.0;
@@ -251,7 +275,7 @@ impl LockableAccountsApi {
         &self,
         auth: AdminAuth,
         #[oai(name = "accountId")] account_id: Path<String>,
-    ) -> RevokeResponse {
+    ) -> Documented<RevokeResponse, ShowFails> {
         let result = async {
             auth.check(&self.token)?;
             Ok(accounts::revoke_lockable(&self.engine, &account_id).await?)

@@ -2,18 +2,6 @@
 //! configured it is disabled and every path under it answers 404 JSON.
 
 /// `From<ApiError>` for response enums whose error variant is `Error(StatusCode, Json<AdminError>)`.
-macro_rules! error_variant {
-    ($($response:ident),*) => {$(
-        impl From<crate::http::ApiError> for $response {
-            fn from(err: crate::http::ApiError) -> Self {
-                let (status, body) = super::error_body(&err);
-                $response::Error(status, body)
-            }
-        }
-    )*};
-}
-use error_variant;
-
 mod lockable;
 mod synchronize;
 
@@ -27,6 +15,7 @@ use serde_json::json;
 use crate::config::Settings;
 use crate::engine::Engine;
 use crate::http::mount::{assemble, Mounted};
+use crate::http::respond::Documented;
 use crate::http::ApiError;
 
 pub use lockable::{CreatedLockableAccount, LockableAccountView, RevokedAccount};
@@ -125,7 +114,10 @@ fn render(err: &ApiError) -> Response {
     error_body(err).into_response()
 }
 
-/// Turns a handler's result into its response enum.
-fn respond<T, R: From<ApiError>>(result: Result<T, ApiError>, ok: impl FnOnce(T) -> R) -> R {
-    result.map_or_else(R::from, ok)
+/// Turns a handler's result into its response enum, documented with the statuses `S`.
+fn respond<T, R: From<ApiError>, S>(
+    result: Result<T, ApiError>,
+    ok: impl FnOnce(T) -> R,
+) -> Documented<R, S> {
+    result.map_or_else(R::from, ok).into()
 }

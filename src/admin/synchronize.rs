@@ -10,6 +10,7 @@ use super::{AdminAuth, AdminError, AdminTags};
 use crate::accounts::{self, SynchronizeUser};
 use crate::config::SynchronizeSettings;
 use crate::engine::Engine;
+use crate::http::respond::{error_from, statuses, Documented};
 use crate::http::time::rfc3339_ms;
 use crate::http::ApiError;
 
@@ -56,7 +57,7 @@ impl From<SynchronizeUser> for SynchronizeUserView {
 pub enum UserResponse {
     #[oai(status = 200)]
     Ok(Json<SynchronizeUserView>),
-    /// 401 bad admin token, 404 no such user, 503 store unavailable.
+    /// An error; each operation's document lists the statuses it returns.
     Error(StatusCode, Json<AdminError>),
 }
 
@@ -65,11 +66,17 @@ pub enum RevokeUserResponse {
     /// Revoked: the API key fails from now on; the user's locks were released.
     #[oai(status = 200)]
     Ok(Json<RevokedUser>),
-    /// 401 bad admin token, 404 no such user, 503 store unavailable.
+    /// An error; each operation's document lists the statuses it returns.
     Error(StatusCode, Json<AdminError>),
 }
 
-super::error_variant!(UserResponse, RevokeUserResponse);
+error_from!(super::error_body => UserResponse, RevokeUserResponse);
+
+statuses!(UserFails:
+    401 "a missing or wrong admin token",
+    404 "no such user",
+    503 "the store is unavailable",
+);
 
 #[OpenApi(
     prefix_path = "/synchronize/users",
@@ -82,7 +89,7 @@ impl SynchronizeUsersApi {
         &self,
         auth: AdminAuth,
         #[oai(name = "userId")] user_id: Path<String>,
-    ) -> UserResponse {
+    ) -> Documented<UserResponse, UserFails> {
         let result = async {
             auth.check(&self.token)?;
             Ok::<_, ApiError>(
@@ -105,7 +112,7 @@ impl SynchronizeUsersApi {
         &self,
         auth: AdminAuth,
         #[oai(name = "userId")] user_id: Path<String>,
-    ) -> RevokeUserResponse {
+    ) -> Documented<RevokeUserResponse, UserFails> {
         let result = async {
             auth.check(&self.token)?;
             Ok::<_, ApiError>(

@@ -21,6 +21,7 @@ use crate::domain::lockable::LockableAccount;
 use crate::domain::LockName;
 use crate::engine::{Engine, Holder, LockRef, Release, Renew, TryAcquire};
 use crate::http::mount::{assemble, empty_name_routes, Mounted};
+use crate::http::respond::{statuses, Documented};
 use crate::http::ApiError;
 
 pub const TITLE: &str = "lockable";
@@ -107,7 +108,7 @@ pub enum LockableResponse {
         #[oai(header = "Fencing-Token")]
         Option<u64>,
     ),
-    /// 400 bad lock name, 401 missing, malformed or revoked token, 503 lock store unavailable.
+    /// An error; each operation's document lists the statuses it returns.
     Error(
         StatusCode,
         Json<ErrorBody>,
@@ -217,6 +218,15 @@ enum Op {
     Release,
 }
 
+statuses!(LockableFails:
+    400 "a bad lock name",
+    401 "a missing, malformed, unknown or revoked token (`WWW-Authenticate: Basic`)",
+    503 "the lock store is unavailable",
+);
+
+/// Every lockable operation fails alike.
+type Reply = Documented<LockableResponse, LockableFails>;
+
 /// GET is what lockable documents and its clients send; POST is accepted too, for clients that
 /// will not change state with a GET. Each method needs an operation of its own in the document.
 #[OpenApi]
@@ -232,8 +242,8 @@ impl LockableApi {
         auth: TokenAuth,
         /// The lock's name: 1 to 256 bytes of UTF-8, no control characters.
         name: Path<String>,
-    ) -> LockableResponse {
-        self.run(&auth, &name, Op::Acquire).await
+    ) -> Reply {
+        self.run(&auth, &name, Op::Acquire).await.into()
     }
 
     /// Acquire a lock (POST)
@@ -244,8 +254,8 @@ impl LockableApi {
         method = "post",
         operation_id = "acquireByPost"
     )]
-    async fn acquire_by_post(&self, auth: TokenAuth, name: Path<String>) -> LockableResponse {
-        self.run(&auth, &name, Op::Acquire).await
+    async fn acquire_by_post(&self, auth: TokenAuth, name: Path<String>) -> Reply {
+        self.run(&auth, &name, Op::Acquire).await.into()
     }
 
     /// Renew a lease
@@ -258,8 +268,8 @@ impl LockableApi {
         auth: TokenAuth,
         /// The lock's name.
         name: Path<String>,
-    ) -> LockableResponse {
-        self.run(&auth, &name, Op::Heartbeat).await
+    ) -> Reply {
+        self.run(&auth, &name, Op::Heartbeat).await.into()
     }
 
     /// Renew a lease (POST)
@@ -270,8 +280,8 @@ impl LockableApi {
         method = "post",
         operation_id = "heartbeatByPost"
     )]
-    async fn heartbeat_by_post(&self, auth: TokenAuth, name: Path<String>) -> LockableResponse {
-        self.run(&auth, &name, Op::Heartbeat).await
+    async fn heartbeat_by_post(&self, auth: TokenAuth, name: Path<String>) -> Reply {
+        self.run(&auth, &name, Op::Heartbeat).await.into()
     }
 
     /// Release a lock
@@ -284,8 +294,8 @@ impl LockableApi {
         auth: TokenAuth,
         /// The lock's name.
         name: Path<String>,
-    ) -> LockableResponse {
-        self.run(&auth, &name, Op::Release).await
+    ) -> Reply {
+        self.run(&auth, &name, Op::Release).await.into()
     }
 
     /// Release a lock (POST)
@@ -296,7 +306,7 @@ impl LockableApi {
         method = "post",
         operation_id = "releaseByPost"
     )]
-    async fn release_by_post(&self, auth: TokenAuth, name: Path<String>) -> LockableResponse {
-        self.run(&auth, &name, Op::Release).await
+    async fn release_by_post(&self, auth: TokenAuth, name: Path<String>) -> Reply {
+        self.run(&auth, &name, Op::Release).await.into()
     }
 }

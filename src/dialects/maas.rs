@@ -16,6 +16,7 @@ use crate::config::{MaasSettings, Settings};
 use crate::domain::LockName;
 use crate::engine::{Acquire, Engine, LockRef, Namespace, Release};
 use crate::http::mount::{assemble, empty_name_routes, Mounted};
+use crate::http::respond::{error_from, statuses, Documented};
 use crate::http::{connections, ApiError};
 
 /// Namespace of maas locks in Redis.
@@ -159,8 +160,7 @@ pub enum MutexResponse {
     /// The mutex's name and state.
     #[oai(status = 200)]
     Ok(Json<MutexData>),
-    /// 400 bad name or `mutex_id`, 403 `mutex_id` does not hold the mutex, 404 not locked,
-    /// 503 lock store unavailable.
+    /// An error; each operation's document lists the statuses it returns.
     Error(StatusCode, Json<CustomError>),
 }
 
@@ -174,8 +174,7 @@ pub enum LockResponse {
         #[oai(header = "Fencing-Token")]
         u64,
     ),
-    /// 400 bad name or `timeout`, 408 timed out waiting, 503 lock store unavailable or gateway
-    /// shutting down.
+    /// An error; each operation's document lists the statuses it returns.
     Error(StatusCode, Json<CustomError>),
 }
 
@@ -195,19 +194,20 @@ fn render(err: &ApiError) -> Response {
     custom_error(err).into_response()
 }
 
-impl From<ApiError> for MutexResponse {
-    fn from(err: ApiError) -> Self {
-        let (status, body) = custom_error(&err);
-        MutexResponse::Error(status, body)
-    }
-}
+error_from!(custom_error => MutexResponse, LockResponse);
 
-impl From<ApiError> for LockResponse {
-    fn from(err: ApiError) -> Self {
-        let (status, body) = custom_error(&err);
-        LockResponse::Error(status, body)
-    }
-}
+statuses!(IsLockedFails: 400 "a bad name", 503 "the lock store is unavailable");
+statuses!(LockFails:
+    400 "a bad name or `timeout`",
+    408 "timed out waiting for the mutex",
+    503 "the lock store is unavailable, or the gateway is shutting down",
+);
+statuses!(UnlockFails:
+    400 "a bad name, or a `mutex_id` that is not a UUID",
+    403 "`mutex_id` does not hold the mutex",
+    404 "the mutex is not locked",
+    503 "the lock store is unavailable",
+);
 
 #[OpenApi]
 impl MaasApi {
@@ -219,11 +219,12 @@ impl MaasApi {
         &self,
         /// The name of the mutex: 1 to 256 bytes of UTF-8, no control characters.
         name: Path<String>,
-    ) -> MutexResponse {
+    ) -> Documented<MutexResponse, IsLockedFails> {
         match self.is_locked_inner(&name).await {
             Ok(data) => MutexResponse::Ok(Json(data)),
             Err(err) => err.into(),
         }
+        .into()
     }
 
     /// Tries to get ownership of a mutex
@@ -241,7 +242,7 @@ impl MaasApi {
         /// The maximum amount of seconds to wait for the mutex. Default: 60. Use 0 to return
         /// instantly.
         timeout: Query<Option<u64>>,
-    ) -> LockResponse {
+    ) -> Documented<LockResponse, LockFails> {
         match self.lock_inner(req, &name, timeout.0).await {
             Ok(data) => {
                 let fence = data.fencing_token;
@@ -249,6 +250,7 @@ impl MaasApi {
             }
             Err(err) => err.into(),
         }
+        .into()
     }
 
     /// Releases ownership of a mutex
@@ -262,10 +264,11 @@ impl MaasApi {
         name: Path<String>,
         /// The `mutex_id` returned by `lock`.
         mutex_id: Query<String>,
-    ) -> MutexResponse {
+    ) -> Documented<MutexResponse, UnlockFails> {
         match self.unlock_inner(&name, &mutex_id).await {
             Ok(data) => MutexResponse::Ok(Json(data)),
             Err(err) => err.into(),
         }
+        .into()
     }
 }

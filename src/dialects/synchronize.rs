@@ -24,6 +24,7 @@ use crate::domain::{LockName, Requester};
 use crate::engine::{Engine, LockRecord, Release, TryAcquire};
 use crate::http::client_ip::{client_ip, Cidr};
 use crate::http::mount::{assemble, Mounted};
+use crate::http::respond::{statuses, Documented};
 use crate::http::strict::JsonString;
 use crate::http::time::rfc3339_ms;
 use crate::http::ApiError;
@@ -159,8 +160,7 @@ pub enum SyncResponse<T: poem_openapi::types::ToJSON + Send + Sync> {
     /// The operation's result.
     #[oai(status = 200)]
     Ok(Json<T>),
-    /// 400 invalid request, 401 missing or unknown API key, 404 unknown lock, 429 too many
-    /// sign-ups from this address (see `Retry-After`), 503 lock store unavailable.
+    /// An error; each operation's document lists the statuses it returns.
     Error(
         StatusCode,
         Json<ErrorBody>,
@@ -333,6 +333,34 @@ impl SynchronizeApi {
     }
 }
 
+statuses!(SignUpFails:
+    429 "too many sign-ups from this address; `Retry-After` says when to try again",
+    503 "the lock store is unavailable",
+);
+statuses!(LockFails:
+    400 "an invalid request: bad lock name, requester or `leaseSeconds`",
+    401 "a missing or unknown API key (`WWW-Authenticate: Bearer`)",
+    413 "a body over the configured limit",
+    503 "the lock store is unavailable",
+);
+statuses!(InfoFails:
+    400 "a bad lock name",
+    401 "a missing or unknown API key (`WWW-Authenticate: Bearer`)",
+    404 "a lock never seen, or released longer ago than the retention",
+    503 "the lock store is unavailable",
+);
+statuses!(UnlockFails:
+    400 "an invalid request: bad lock name or lease id",
+    401 "a missing or unknown API key (`WWW-Authenticate: Bearer`)",
+    404 "a lock never seen, or released longer ago than the retention",
+    413 "a body over the configured limit",
+    503 "the lock store is unavailable",
+);
+statuses!(ListFails:
+    401 "a missing or unknown API key (`WWW-Authenticate: Bearer`)",
+    503 "the lock store is unavailable",
+);
+
 #[OpenApi]
 impl SynchronizeApi {
     /// Create Anonymous User
@@ -344,8 +372,11 @@ impl SynchronizeApi {
         method = "post",
         operation_id = "createAnonymousUser"
     )]
-    async fn create_anonymous_user(&self, req: &Request) -> SyncResponse<AnonymousUser> {
-        respond(self.sign_up(req).await)
+    async fn create_anonymous_user(
+        &self,
+        req: &Request,
+    ) -> Documented<SyncResponse<AnonymousUser>, SignUpFails> {
+        respond(self.sign_up(req).await).into()
     }
 
     /// Create a Lock
@@ -354,8 +385,12 @@ impl SynchronizeApi {
     /// `locked: false` and a message naming the holder. Held by the same requester: 200 with
     /// `locked: true`, the same `leaseId`, and the lease renewed.
     #[oai(path = "/v0/lock", method = "post", operation_id = "createLock")]
-    async fn create_lock(&self, auth: ApiKey, body: Json<LockRequest>) -> SyncResponse<LockResult> {
-        respond(self.lock(&auth, body.0).await)
+    async fn create_lock(
+        &self,
+        auth: ApiKey,
+        body: Json<LockRequest>,
+    ) -> Documented<SyncResponse<LockResult>, LockFails> {
+        respond(self.lock(&auth, body.0).await).into()
     }
 
     /// Get Lock Information
@@ -369,8 +404,8 @@ impl SynchronizeApi {
         /// The name of the lock.
         #[oai(name = "lockName")]
         lock_name: Query<String>,
-    ) -> SyncResponse<LockInfo> {
-        respond(self.info(&auth, &lock_name).await)
+    ) -> Documented<SyncResponse<LockInfo>, InfoFails> {
+        respond(self.info(&auth, &lock_name).await).into()
     }
 
     /// Unlock a Resource
@@ -382,15 +417,15 @@ impl SynchronizeApi {
         &self,
         auth: ApiKey,
         body: Json<UnlockRequest>,
-    ) -> SyncResponse<UnlockResult> {
-        respond(self.unlock(&auth, body.0).await)
+    ) -> Documented<SyncResponse<UnlockResult>, UnlockFails> {
+        respond(self.unlock(&auth, body.0).await).into()
     }
 
     /// Get All Locks
     ///
     /// Every lock of the authenticated user, held or recently released, sorted by name.
     #[oai(path = "/v0/locks", method = "get", operation_id = "getLocks")]
-    async fn get_locks(&self, auth: ApiKey) -> SyncResponse<LockList> {
-        respond(self.locks(&auth).await)
+    async fn get_locks(&self, auth: ApiKey) -> Documented<SyncResponse<LockList>, ListFails> {
+        respond(self.locks(&auth).await).into()
     }
 }

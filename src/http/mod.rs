@@ -8,6 +8,7 @@ mod error;
 pub mod health;
 pub mod middleware;
 pub mod mount;
+pub mod respond;
 pub mod server;
 pub mod strict;
 pub mod time;

@@ -205,3 +205,194 @@ async fn swagger_ui_lists_every_dialect() {
     assert!(page.contains("SwaggerUIBundle"), "the bundle is inlined");
     assert!(page.len() > 100_000, "assets are inlined, not fetched");
 }
+
+/// One request that fails, and the status it must fail with.
+struct Failing {
+    doc: &'static str,
+    method: reqwest::Method,
+    /// The operation's path as its document writes it.
+    documented: &'static str,
+    path: String,
+    auth: Auth,
+    body: Option<Value>,
+    status: u16,
+}
+
+enum Auth {
+    None,
+    Basic(String),
+    Bearer(String),
+}
+
+/// Each operation's document lists the error statuses it really answers: the failures a client
+/// can provoke are each answered with a status that operation documents.
+#[tokio::test]
+async fn documented_error_statuses_are_the_ones_answered() {
+    use reqwest::Method;
+    let redis = TestRedis::start().await;
+    let app = spawn_app(test_settings(redis.url())).await;
+    app.lock_ok("held").await;
+    let token = crate::helpers::new_token(&app, serde_json::json!({"plan": "hobbyist"})).await;
+    let key = app.sync_user().await;
+    let long = "n".repeat(300);
+    let wrong_id = uuid::Uuid::new_v4();
+    let admin = crate::helpers::ADMIN_TOKEN.to_owned();
+    let case = |doc, method, documented, path: String, auth, body, status| Failing {
+        doc,
+        method,
+        documented,
+        path,
+        auth,
+        body,
+        status,
+    };
+    let lock_body = serde_json::json!({"lockName": "x", "requester": "r"});
+    let unlock_body = serde_json::json!({"lockName": "never", "leaseId": "x"});
+    let cases = [
+        case(
+            "maas",
+            Method::GET,
+            "/lock/{name}",
+            format!("/mutex/lock/{long}"),
+            Auth::None,
+            None,
+            400,
+        ),
+        case(
+            "maas",
+            Method::PUT,
+            "/lock/{name}",
+            "/mutex/lock/held?timeout=0".into(),
+            Auth::None,
+            None,
+            408,
+        ),
+        case(
+            "maas",
+            Method::PUT,
+            "/lock/{name}",
+            "/mutex/lock/x?timeout=-1".into(),
+            Auth::None,
+            None,
+            400,
+        ),
+        case(
+            "maas",
+            Method::DELETE,
+            "/lock/{name}",
+            format!("/mutex/lock/free?mutex_id={wrong_id}"),
+            Auth::None,
+            None,
+            404,
+        ),
+        case(
+            "maas",
+            Method::DELETE,
+            "/lock/{name}",
+            format!("/mutex/lock/held?mutex_id={wrong_id}"),
+            Auth::None,
+            None,
+            403,
+        ),
+        case(
+            "maas",
+            Method::DELETE,
+            "/lock/{name}",
+            "/mutex/lock/held?mutex_id=not-a-uuid".into(),
+            Auth::None,
+            None,
+            400,
+        ),
+        case(
+            "lockable",
+            Method::GET,
+            "/acquire/{name}",
+            "/v1/acquire/x".into(),
+            Auth::None,
+            None,
+            401,
+        ),
+        case(
+            "lockable",
+            Method::POST,
+            "/release/{name}",
+            format!("/v1/release/{long}"),
+            Auth::Basic(token),
+            None,
+            400,
+        ),
+        case(
+            "synchronize",
+            Method::POST,
+            "/v0/lock",
+            "/api/v0/lock".into(),
+            Auth::None,
+            Some(lock_body),
+            401,
+        ),
+        case(
+            "synchronize",
+            Method::GET,
+            "/v0/lock",
+            "/api/v0/lock?lockName=never".into(),
+            Auth::Bearer(key.clone()),
+            None,
+            404,
+        ),
+        case(
+            "synchronize",
+            Method::POST,
+            "/v0/unlock",
+            "/api/v0/unlock".into(),
+            Auth::Bearer(key),
+            Some(unlock_body),
+            404,
+        ),
+        case(
+            "admin",
+            Method::GET,
+            "/lockable/accounts/{accountId}",
+            "/admin/v1/lockable/accounts/none".into(),
+            Auth::Bearer(admin),
+            None,
+            404,
+        ),
+        case(
+            "admin",
+            Method::DELETE,
+            "/synchronize/users/{userId}",
+            "/admin/v1/synchronize/users/none".into(),
+            Auth::Bearer("wrong".into()),
+            None,
+            401,
+        ),
+    ];
+    for failing in cases {
+        let Failing {
+            doc,
+            method,
+            documented,
+            path,
+            auth,
+            body,
+            status,
+        } = failing;
+        let mut request = app.client.request(method.clone(), app.url(&path));
+        request = match auth {
+            Auth::None => request,
+            Auth::Basic(user) => request.basic_auth(user, Some("")),
+            Auth::Bearer(token) => request.bearer_auth(token),
+        };
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answered = request.send().await.expect("send").status().as_u16();
+        assert_eq!(answered, status, "{method} {path}");
+        let document: Value = serde_json::from_str(&checked_in(doc)).expect("json");
+        let responses = &document["paths"][documented][method.as_str().to_lowercase()]["responses"];
+        assert!(
+            responses.get(status.to_string()).is_some(),
+            "{doc} {method} {documented} answers {status} but documents {responses}"
+        );
+    }
+}
