@@ -228,17 +228,17 @@ impl SynchronizeApi {
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok());
         let client = client_ip(peer, forwarded, &self.trusted_proxies);
-        let (hits, left_ms) = self
+        let window = self
             .engine
             .count_hit(&format!("signup:{client}"), Duration::from_secs(60))
             .await?;
-        if hits > self.rules.signups_per_minute {
+        if window.hits > self.rules.signups_per_minute {
             return Err(ApiError::TooManyRequests {
                 message: format!(
                     "at most {} sign-ups per minute from one address",
                     self.rules.signups_per_minute
                 ),
-                retry_after: left_ms.div_ceil(1000).max(1),
+                retry_after: window.ends_in_ms.div_ceil(1000).max(1),
             });
         }
         let (user_id, api_key) = create_synchronize_user(&self.engine).await?;

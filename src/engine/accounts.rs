@@ -5,7 +5,11 @@
 use std::collections::HashMap;
 
 use super::credentials::{Credential, NOTE_REFRESH};
-use super::{millis, scripts, Call, Engine, EngineError};
+use super::scripts::authenticate::Authenticate;
+use super::scripts::create_account::CreateAccount;
+use super::scripts::revoke_account::RevokeAccount;
+use super::scripts::update_account::UpdateAccount;
+use super::{millis, Call, Engine, EngineError};
 
 /// A stored account, as read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,13 +41,12 @@ impl Engine {
         fields: &[(&str, String)],
     ) -> Result<Option<i64>, EngineError> {
         let keys = self.keys().account(kind, id);
-        let mut invocation = scripts::accounts::CREATE_ACCOUNT.prepare_invoke();
-        invocation.key(&keys.record).arg(secret_hash);
-        for (field, value) in fields {
-            invocation.arg(*field).arg(value);
-        }
-        let created: i64 = self.invoke("create_account", &invocation).await?;
-        Ok((created != 0).then_some(created))
+        self.run_script(&CreateAccount {
+            keys: &keys,
+            secret_hash,
+            fields,
+        })
+        .await
     }
 
     pub async fn account(
@@ -67,25 +70,15 @@ impl Engine {
         fields: &[(&str, String)],
     ) -> Result<AccountUpdate, EngineError> {
         let keys = self.keys().account(kind, id);
-        let mut invocation = scripts::accounts::UPDATE_ACCOUNT.prepare_invoke();
-        invocation
-            .key(&keys.record)
-            .arg(self.keys().credentials_channel())
-            .arg(id)
-            .arg(rev);
-        for (field, value) in fields {
-            invocation.arg(*field).arg(value);
-        }
-        let status: String = self.invoke("update_account", &invocation).await?;
-        match status.as_str() {
-            "updated" => Ok(AccountUpdate::Updated),
-            "missing" => Ok(AccountUpdate::Missing),
-            "conflict" => Ok(AccountUpdate::Conflict),
-            other => Err(EngineError::reply(
-                "update_account",
-                format!("unknown status {other:?}"),
-            )),
-        }
+        let channel = self.keys().credentials_channel();
+        self.run_script(&UpdateAccount {
+            keys: &keys,
+            channel: &channel,
+            id,
+            rev,
+            fields,
+        })
+        .await
     }
 
     /// Deletes the account, so its credential fails from now on. Returns the entries of its
@@ -96,21 +89,13 @@ impl Engine {
         id: &str,
     ) -> Result<Option<Vec<String>>, EngineError> {
         let keys = self.keys().account(kind, id);
-        let mut invocation = scripts::accounts::REVOKE_ACCOUNT.prepare_invoke();
-        invocation
-            .key(&keys.record)
-            .key(&keys.held)
-            .arg(self.keys().credentials_channel())
-            .arg(id);
-        let reply: Vec<String> = self.invoke("revoke_account", &invocation).await?;
-        match reply.split_first() {
-            Some((status, held)) if status == "revoked" => Ok(Some(held.to_vec())),
-            Some((status, _)) if status == "missing" => Ok(None),
-            _ => Err(EngineError::reply(
-                "revoke_account",
-                format!("unexpected {reply:?}"),
-            )),
-        }
+        let channel = self.keys().credentials_channel();
+        self.run_script(&RevokeAccount {
+            keys: &keys,
+            channel: &channel,
+            id,
+        })
+        .await
     }
 
     /// The account whose secret hashes to `secret_hash`, or `None`. When `about` is given (a lock
@@ -124,14 +109,14 @@ impl Engine {
         keep_ms: u64,
     ) -> Result<Option<AccountRecord>, EngineError> {
         let keys = self.keys().account(kind, id);
-        let mut invocation = scripts::accounts::AUTHENTICATE.prepare_invoke();
-        invocation
-            .key(&keys.record)
-            .key(&keys.held)
-            .arg(secret_hash)
-            .arg(about.unwrap_or_default())
-            .arg(keep_ms);
-        let fields: HashMap<String, String> = self.invoke("authenticate", &invocation).await?;
+        let fields = self
+            .run_script(&Authenticate {
+                keys: &keys,
+                secret_hash,
+                about,
+                keep_ms,
+            })
+            .await?;
         Ok(record(fields))
     }
 }

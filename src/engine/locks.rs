@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::scripts::{acquire, inspect, list_locks, release, renew};
 use super::{
-    Call, Engine, EngineError, LockRecord, LockRef, LockState, Namespace, Owner, Release, Renew,
+    Engine, EngineError, LockRecord, LockRef, LockState, Namespace, Owner, Release, Renew,
     TryAcquire,
 };
 
@@ -120,14 +120,10 @@ impl Engine {
             ));
         }
         let group = self.inner.keys.group(namespace);
-        let invocation = list_locks::ListLocks {
+        self.run_script(&list_locks::ListLocks {
             group: &group,
             only,
-        }
-        .invocation();
-        let value = self
-            .call(list_locks::NAME, Call::Script(&invocation))
-            .await?;
-        list_locks::ListLocks::reply(value).map_err(|d| EngineError::reply(list_locks::NAME, d))
+        })
+        .await
     }
 }

@@ -37,6 +37,7 @@ pub use outcome::{
     Acquire, Enqueue, Holder, Lease, Liveness, LockRecord, LockState, Poll, Release, Renew,
     TicketRecord, TicketSpec, TicketStatus, TryAcquire, Withdraw,
 };
+pub use rate::Window;
 
 use crate::config::RedisSettings;
 use transport::Call;

@@ -2,19 +2,23 @@
 
 use std::time::Duration;
 
-use super::scripts::accounts::COUNT_HIT;
-use super::{millis, Engine, EngineError};
+use super::scripts::count_hit::CountHit;
+use super::{Engine, EngineError};
+
+/// One window of a rate limit, as counted so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Hits in this window, the one just counted included.
+    pub hits: u64,
+    /// Until the window ends and the count starts again.
+    pub ends_in_ms: u64,
+}
 
 impl Engine {
-    /// Counts a hit in `bucket`'s current window of `window`; returns the hits so far in it and
-    /// the ms until it ends. Counted in Redis, so all gateways share the count.
-    pub async fn count_hit(
-        &self,
-        bucket: &str,
-        window: Duration,
-    ) -> Result<(u64, u64), EngineError> {
-        let mut invocation = COUNT_HIT.prepare_invoke();
-        invocation.key(self.keys().rate(bucket)).arg(millis(window));
-        self.invoke("count_hit", &invocation).await
+    /// Counts a hit in `bucket`'s current window of `window`. Counted in Redis, so all gateways
+    /// share the count.
+    pub async fn count_hit(&self, bucket: &str, window: Duration) -> Result<Window, EngineError> {
+        let key = self.keys().rate(bucket);
+        self.run_script(&CountHit { key: &key, window }).await
     }
 }

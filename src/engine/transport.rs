@@ -5,7 +5,7 @@ use std::future::Future;
 
 use redis::{FromRedisValue, Value};
 
-use super::scripts::{LockScript, ResourceSettings};
+use super::scripts::{LockScript, ResourceSettings, Standalone};
 use super::{pool, Engine, EngineError, LockKeys};
 
 /// What to send: a plain command, a prepared script or an atomic pipeline.
@@ -39,6 +39,16 @@ impl Engine {
         S::reply(value).map_err(|detail| EngineError::reply(S::NAME, detail))
     }
 
+    /// Runs a standalone script and reads its typed reply.
+    pub(super) async fn run_script<S: Standalone>(
+        &self,
+        script: &S,
+    ) -> Result<S::Reply, EngineError> {
+        let invocation = script.invocation();
+        let value: Value = self.call(S::NAME, Call::Script(&invocation)).await?;
+        S::reply(value).map_err(|detail| EngineError::reply(S::NAME, detail))
+    }
+
     /// Loads (or replaces with the same code) the lock function library.
     async fn load_library(&self) -> Result<(), EngineError> {
         let library = &super::scripts::library::LIBRARY;
@@ -56,15 +66,6 @@ impl Engine {
         cmd: &redis::Cmd,
     ) -> Result<T, EngineError> {
         self.call(op, Call::Command(cmd)).await
-    }
-
-    /// Runs a prepared script, within the timeout.
-    pub(super) async fn invoke<T: FromRedisValue>(
-        &self,
-        op: &'static str,
-        invocation: &redis::ScriptInvocation<'_>,
-    ) -> Result<T, EngineError> {
-        self.call(op, Call::Script(invocation)).await
     }
 
     /// One request on a shared connection; a connection whose request failed on the wire or was

@@ -2,15 +2,13 @@
 
 use std::sync::LazyLock;
 
-use redis::{Script, Value};
+use redis::{Script, ScriptInvocation, Value};
 
-use super::{standalone_script, Pairs};
+use super::{standalone_script, Pairs, Standalone};
 use crate::engine::keys::GroupKeys;
 use crate::engine::LockRecord;
 
 static SCRIPT: LazyLock<Script> = standalone_script!("list_locks.lua");
-
-pub const NAME: &str = "list_locks";
 
 pub struct ListLocks<'a> {
     pub group: &'a GroupKeys,
@@ -18,8 +16,11 @@ pub struct ListLocks<'a> {
     pub only: Option<&'a str>,
 }
 
-impl ListLocks<'_> {
-    pub fn invocation(&self) -> redis::ScriptInvocation<'static> {
+impl Standalone for ListLocks<'_> {
+    const NAME: &'static str = "list_locks";
+    type Reply = Vec<LockRecord>;
+
+    fn invocation(&self) -> ScriptInvocation<'static> {
         let mut invocation = SCRIPT.prepare_invoke();
         invocation
             .key(&self.group.index)
@@ -28,7 +29,7 @@ impl ListLocks<'_> {
         invocation
     }
 
-    pub fn reply(value: Value) -> Result<Vec<LockRecord>, String> {
+    fn reply(value: Value) -> Result<Vec<LockRecord>, String> {
         Pairs::each(value)?.iter().map(record).collect()
     }
 }

@@ -4,9 +4,11 @@
 //! `lua/_prelude.lua` (`library.rs`), called with FCALL; the others stand alone and run with
 //! EVALSHA (`redis::Script` loads them on NOSCRIPT).
 
-pub mod accounts;
 pub mod acquire;
+pub mod authenticate;
 pub mod clear;
+pub mod count_hit;
+pub mod create_account;
 pub mod enqueue;
 pub mod inspect;
 pub mod library;
@@ -15,11 +17,13 @@ pub mod list_tickets;
 pub mod poll;
 pub mod release;
 pub mod renew;
+pub mod revoke_account;
+pub mod update_account;
 pub mod withdraw;
 
 use std::time::Duration;
 
-use redis::{Cmd, Value};
+use redis::{Cmd, ScriptInvocation, Value};
 
 use super::keys::LockKeys;
 use super::millis;
@@ -52,6 +56,17 @@ pub trait LockScript {
     fn function() -> &'static str;
     /// The script's own ARGV, before the resource's settings.
     fn args(&self, cmd: &mut Cmd);
+    fn reply(value: Value) -> Result<Self::Reply, String>;
+}
+
+/// A script that stands alone (no prelude, run with EVALSHA): accounts, rate limits, group
+/// listing. Off the hot path, so EVALSHA's per-call cost does not matter.
+pub trait Standalone {
+    /// The script's file name without `.lua`, for errors and logs.
+    const NAME: &'static str;
+    type Reply;
+    /// KEYS and ARGV as the script's header declares them.
+    fn invocation(&self) -> ScriptInvocation<'static>;
     fn reply(value: Value) -> Result<Self::Reply, String>;
 }
 
