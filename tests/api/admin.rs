@@ -2,13 +2,12 @@
 
 use serde_json::json;
 
-use crate::helpers::{assert_message_error, spawn_app, test_settings, TestRedis, ADMIN_TOKEN};
+use crate::helpers::{assert_message_error, spawn_app, spawn_app_with, ADMIN_TOKEN};
 
 /// Creating an account answers 201 with its settings and a token; plans set their defaults.
 #[tokio::test]
 async fn create_answers_201_with_the_account_and_its_token() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
 
     let hobbyist = app
         .create_lockable_account(json!({"plan": "hobbyist", "label": "team a"}))
@@ -40,10 +39,8 @@ async fn create_answers_201_with_the_account_and_its_token() {
 /// Only a hash of the token is stored: no value in Redis contains the token's secret.
 #[tokio::test]
 async fn the_token_is_stored_only_as_a_hash() {
-    let redis = TestRedis::start().await;
-    let settings = test_settings(redis.url());
-    let prefix = settings.redis.key_prefix.clone();
-    let app = spawn_app(settings).await;
+    let app = crate::helpers::spawn_app().await;
+    let prefix = app.settings().redis.key_prefix.clone();
     let account = app
         .create_lockable_account(json!({"plan": "hobbyist"}))
         .await;
@@ -55,14 +52,13 @@ async fn the_token_is_stored_only_as_a_hash() {
         .1
         .to_owned();
 
-    redis.assert_stored_nowhere(&prefix, &secret).await;
+    app.redis.assert_stored_nowhere(&prefix, &secret).await;
 }
 
 /// Settings that break a plan's rules, unknown fields and bad JSON: 400 with a message.
 #[tokio::test]
 async fn invalid_accounts_are_refused_with_400() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let bodies = [
         json!({"plan": "hobbyist", "leaseSeconds": 30}),
         json!({"plan": "hobbyist", "privateNamespace": true}),
@@ -96,8 +92,7 @@ async fn invalid_accounts_are_refused_with_400() {
 /// Show, change and revoke an account; afterwards it is gone (404).
 #[tokio::test]
 async fn an_account_can_be_shown_changed_and_revoked() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let created = app
         .create_lockable_account(
             json!({"plan": "business", "leaseSeconds": 30, "privateNamespace": true, "label": "x"}),
@@ -176,8 +171,7 @@ async fn an_account_can_be_shown_changed_and_revoked() {
 /// No admin token or a wrong one: 401 JSON, and nothing is created.
 #[tokio::test]
 async fn admin_calls_need_the_admin_token() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let requests = [
         app.client.post(app.url("/admin/v1/lockable/accounts")),
         app.client
@@ -206,10 +200,10 @@ async fn admin_calls_need_the_admin_token() {
 /// JSON; the dialects work as ever.
 #[tokio::test]
 async fn without_an_admin_token_the_admin_api_is_disabled() {
-    let redis = TestRedis::start().await;
-    let mut settings = test_settings(redis.url());
-    settings.admin.token = String::new();
-    let app = spawn_app(settings).await;
+    let app = spawn_app_with(|settings| {
+        settings.admin.token = String::new();
+    })
+    .await;
     for path in [
         "/admin/v1/lockable/accounts",
         "/admin/v1/lockable/accounts/x",

@@ -127,15 +127,13 @@ fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> std::p
 /// works over HTTP, and revoking it there takes effect at once.
 #[tokio::test]
 async fn admin_commands_manage_lockable_accounts() {
-    let redis = crate::helpers::TestRedis::start().await;
-    let settings = crate::helpers::test_settings(redis.url());
-    let prefix = settings.redis.key_prefix.clone();
-    let app = crate::helpers::spawn_app(settings).await;
+    let app = crate::helpers::spawn_app().await;
+    let prefix = app.settings().redis.key_prefix.clone();
     let admin = |args: &[&str]| {
         let output = Command::new(BIN)
             .arg("admin")
             .args(args)
-            .args(["--redis-url", redis.url()])
+            .args(["--redis-url", app.redis.url()])
             .env("LOCKGATE_REDIS__KEY_PREFIX", &prefix)
             .output()
             .expect("run lockgate admin");
@@ -198,10 +196,8 @@ async fn admin_commands_manage_lockable_accounts() {
 /// `lockgate admin synchronize ...` shows and revokes a user who signed up over HTTP.
 #[tokio::test]
 async fn admin_commands_show_and_revoke_synchronize_users() {
-    let redis = crate::helpers::TestRedis::start().await;
-    let settings = crate::helpers::test_settings(redis.url());
-    let prefix = settings.redis.key_prefix.clone();
-    let app = crate::helpers::spawn_app(settings).await;
+    let app = crate::helpers::spawn_app().await;
+    let prefix = app.settings().redis.key_prefix.clone();
     let user = app.sync_sign_up().await;
     let key = user["apiKey"].as_str().expect("apiKey");
     let id = user["userId"].as_str().expect("userId");
@@ -216,7 +212,7 @@ async fn admin_commands_show_and_revoke_synchronize_users() {
                 command,
                 id,
                 "--redis-url",
-                redis.url(),
+                app.redis.url(),
             ])
             .env("LOCKGATE_REDIS__KEY_PREFIX", &prefix)
             .output()

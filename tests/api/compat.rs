@@ -4,15 +4,14 @@ use std::process::Stdio;
 
 use serde_json::json;
 
-use crate::helpers::{new_token, spawn_app, test_settings, TestRedis};
+use crate::helpers::{new_token, spawn_app};
 
 /// `tests/compat/lockable_client.py` drives the lockable dialect the way lockable's published
 /// Python client does: GET with Basic auth and `raise_for_status()`, a blocking acquire that
 /// polls, a heartbeat thread while holding, release on leaving the `with` block.
 #[tokio::test]
 async fn lockables_python_client_works_against_lockgate() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     // A 2 s lease: the script holds the lock for 3 s, so only its heartbeats keep it.
     let a = new_token(&app, json!({"plan": "business", "leaseSeconds": 2})).await;
     let b = new_token(&app, json!({"plan": "business", "leaseSeconds": 2})).await;

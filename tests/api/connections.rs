@@ -6,16 +6,15 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{spawn_app, test_settings, TestApp, TestRedis};
+use crate::helpers::{spawn_app_with, TestApp};
 
-async fn app_with(header_ms: u64, idle_ms: u64, max_connections: usize) -> (TestRedis, TestApp) {
-    let redis = TestRedis::start().await;
-    let mut settings = test_settings(redis.url());
-    settings.server.header_read_timeout_ms = header_ms;
-    settings.server.idle_timeout_ms = idle_ms;
-    settings.server.max_connections = max_connections;
-    let app = spawn_app(settings).await;
-    (redis, app)
+async fn app_with(header_ms: u64, idle_ms: u64, max_connections: usize) -> TestApp {
+    spawn_app_with(|settings| {
+        settings.server.header_read_timeout_ms = header_ms;
+        settings.server.idle_timeout_ms = idle_ms;
+        settings.server.max_connections = max_connections;
+    })
+    .await
 }
 
 /// Reads until the server closes the connection; how long that took, or `None` if it stayed
@@ -56,7 +55,7 @@ async fn healthz(stream: &mut TcpStream) -> String {
 /// taken longer than `server.header_read_timeout_ms`.
 #[tokio::test]
 async fn a_slowloris_client_is_disconnected_after_the_header_read_timeout() {
-    let (_redis, app) = app_with(500, 60_000, 100).await;
+    let app = app_with(500, 60_000, 100).await;
     let mut stream = TcpStream::connect(app.addr).await.expect("connect");
     stream
         .write_all(b"PUT /mutex/lock/drip HTTP/1.1\r\nHost: test\r\n")
@@ -92,7 +91,7 @@ async fn a_slowloris_client_is_disconnected_after_the_header_read_timeout() {
 /// A connection that never sends a byte is closed after the header-read timeout too.
 #[tokio::test]
 async fn a_silent_new_connection_is_closed_after_the_header_read_timeout() {
-    let (_redis, app) = app_with(300, 60_000, 100).await;
+    let app = app_with(300, 60_000, 100).await;
     let mut stream = TcpStream::connect(app.addr).await.expect("connect");
     let closed = closed_within(&mut stream, Duration::from_secs(4)).await;
     assert!(closed.is_some(), "a silent connection must be closed");
@@ -102,7 +101,7 @@ async fn a_silent_new_connection_is_closed_after_the_header_read_timeout() {
 /// not after the (shorter) header-read timeout: between requests it may rest that long.
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
-    let (_redis, app) = app_with(200, 1500, 100).await;
+    let app = app_with(200, 1500, 100).await;
     let mut stream = TcpStream::connect(app.addr).await.expect("connect");
     assert!(healthz(&mut stream).await.starts_with("HTTP/1.1 200"));
     // Longer than the header-read timeout, shorter than the idle timeout: still open.
@@ -121,7 +120,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
 /// long it waits.
 #[tokio::test]
 async fn a_waiting_lock_request_outlives_the_idle_and_header_timeouts() {
-    let (_redis, app) = app_with(200, 300, 100).await;
+    let app = app_with(200, 300, 100).await;
     let held = app.lock_ok("patient").await;
     let waiter = {
         let client = app.client.clone();
@@ -145,7 +144,7 @@ async fn a_waiting_lock_request_outlives_the_idle_and_header_timeouts() {
 /// room again.
 #[tokio::test]
 async fn connections_over_the_cap_are_closed_at_once() {
-    let (_redis, app) = app_with(10_000, 60_000, 2).await;
+    let app = app_with(10_000, 60_000, 2).await;
     let mut first = TcpStream::connect(app.addr).await.expect("connect");
     let mut second = TcpStream::connect(app.addr).await.expect("connect");
     healthz(&mut first).await;

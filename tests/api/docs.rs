@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::{spawn_app, test_settings, TestRedis};
+use crate::helpers::{spawn_app, spawn_app_with};
 
 /// Every API and its mount under default settings: the registry's dialects, then the admin API.
 fn api_mounts() -> Vec<(&'static str, String)> {
@@ -176,8 +176,7 @@ fn check_contract(name: &str, contract: &str) {
 /// Each API serves its document under its mount, as generated.
 #[tokio::test]
 async fn each_api_serves_its_document_under_its_mount() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     for (name, mount) in api_mounts() {
         let served: Value = app
             .get(&format!("{mount}/openapi.json"))
@@ -193,8 +192,7 @@ async fn each_api_serves_its_document_under_its_mount() {
 /// `/docs` is a Swagger UI page offering every dialect's document, with its assets inline.
 #[tokio::test]
 async fn swagger_ui_lists_every_dialect() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let response = app.get("/docs").await;
     assert_eq!(response.status(), 200);
     let page = response.text().await.expect("text");
@@ -229,8 +227,7 @@ enum Auth {
 #[tokio::test]
 async fn documented_error_statuses_are_the_ones_answered() {
     use reqwest::Method;
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     app.lock_ok("held").await;
     let token = crate::helpers::new_token(&app, serde_json::json!({"plan": "hobbyist"})).await;
     let key = app.sync_user().await;
@@ -395,4 +392,30 @@ async fn documented_error_statuses_are_the_ones_answered() {
             "{doc} {method} {documented} answers {status} but documents {responses}"
         );
     }
+}
+
+/// Mounts are configurable: every API answers under the mount it is given (its document names
+/// it as its server), and no longer under the default.
+#[tokio::test]
+async fn every_api_answers_under_the_mount_it_is_given() {
+    let app = spawn_app_with(|settings| {
+        settings.maas.mount = "/tools/mutex".into();
+        settings.lockable.mount = "/tools/lockable".into();
+        settings.synchronize.mount = "/tools/sync".into();
+        settings.admin.mount = "/ops".into();
+    })
+    .await;
+    let body = app.lock_ok("moved").await;
+    assert_eq!(body["is_locked"], true);
+    let token = crate::helpers::new_token(&app, serde_json::json!({"plan": "hobbyist"})).await;
+    assert!(app.lockable_ok("acquire", "moved", &token).await);
+    app.sync_user().await;
+    assert_eq!(app.get("/mutex/lock/moved").await.status(), 404);
+    let document: Value = app
+        .get("/tools/mutex/openapi.json")
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(document["servers"][0]["url"], "/tools/mutex");
 }

@@ -4,15 +4,14 @@ use std::time::Duration;
 
 use lockgate::engine::{Acquire, Namespace, Release, Renew, TryAcquire};
 
-use crate::helpers::{spawn_app, test_settings, TestApp, TestRedis};
+use crate::helpers::{spawn_app, TestApp};
 
 const LEASE: Duration = Duration::from_secs(30);
 
 /// Renew extends the holder's lease; anyone else gets NotOwner; a free lock gives NotHeld.
 #[tokio::test]
 async fn renew_extends_only_the_holders_lease() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let lock = TestApp::maas_lock("r");
     let engine = &app.engine;
 
@@ -44,8 +43,7 @@ async fn renew_extends_only_the_holders_lease() {
 /// Release answers who held the lock; only the holder's release frees it.
 #[tokio::test]
 async fn release_reports_not_held_and_not_owner() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let lock = TestApp::maas_lock("r");
     let engine = &app.engine;
 
@@ -77,8 +75,7 @@ async fn release_reports_not_held_and_not_owner() {
 /// the moment the lock is free, because the hand-off goes to the queue's head.
 #[tokio::test]
 async fn a_newcomer_cannot_jump_the_queue() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let lock = TestApp::maas_lock("q");
     let engine = app.engine.clone();
 
@@ -118,8 +115,7 @@ async fn a_newcomer_cannot_jump_the_queue() {
 /// Dropping a waiting acquisition (what a disconnect does) takes it out of the queue.
 #[tokio::test]
 async fn a_cancelled_acquisition_leaves_the_queue() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let lock = TestApp::maas_lock("c");
     let engine = app.engine.clone();
 
@@ -152,28 +148,27 @@ async fn a_cancelled_acquisition_leaves_the_queue() {
 /// health check, no subscription when nothing has to wait.
 #[tokio::test]
 async fn uncontended_requests_cost_one_redis_command_each() {
-    let redis = TestRedis::start().await;
-    if !redis.owned() {
+    let app = spawn_app().await;
+    if !app.redis.owned() {
         eprintln!("skipped: counting commands needs a Redis of this test's own");
         return;
     }
-    let app = spawn_app(crate::helpers::test_settings(redis.url())).await;
     // Warm up: scripts loaded, pool connection open.
     let body = app.lock_ok("warm").await;
     app.unlock("warm", body["mutex_id"].as_str().expect("id"))
         .await;
     app.is_locked("warm").await;
 
-    let before = redis.client_commands().await;
+    let before = app.redis.client_commands().await;
     let response = app.lock("jobs", None).await; // default timeout: a waiting request
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.expect("json");
-    let after_lock = redis.client_commands().await;
+    let after_lock = app.redis.client_commands().await;
     assert!(app.is_locked("jobs").await);
-    let after_get = redis.client_commands().await;
+    let after_get = app.redis.client_commands().await;
     app.unlock("jobs", body["mutex_id"].as_str().expect("id"))
         .await;
-    let after_unlock = redis.client_commands().await;
+    let after_unlock = app.redis.client_commands().await;
 
     assert_eq!(after_lock - before, 1, "lock");
     assert_eq!(after_get - after_lock, 1, "is_locked");
@@ -195,8 +190,7 @@ fn grouped(id: &str, name: &str, retention: Duration) -> lockgate::engine::LockR
 /// group's locks never show.
 #[tokio::test]
 async fn list_shows_a_groups_held_and_retained_locks() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let engine = &app.engine;
     let keep = Duration::from_secs(60);
 
@@ -261,8 +255,7 @@ async fn list_shows_a_groups_held_and_retained_locks() {
 /// a different label is refused.
 #[tokio::test]
 async fn the_same_label_resumes_the_running_lease() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let engine = &app.engine;
     let lock = grouped("g", "job", Duration::from_secs(60));
 
@@ -305,8 +298,7 @@ async fn the_same_label_resumes_the_running_lease() {
 /// Holding is not re-entrant: the holder's second acquire is refused and changes nothing.
 #[tokio::test]
 async fn the_holder_asking_again_is_refused() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let lock = TestApp::maas_lock("twice");
     let engine = &app.engine;
 

@@ -7,7 +7,7 @@ use lockgate::engine::{Acquire, LockRef, TryAcquire};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{assert_custom_error, spawn_app, test_settings, TestApp, TestRedis};
+use crate::helpers::{assert_custom_error, spawn_app_with, TestApp};
 
 /// Connects every shared Redis connection of the gateway and loads the lock scripts, so a call
 /// made during the stall is really sent and would run (a connection being set up fails before
@@ -42,19 +42,19 @@ where
 /// the client was told it failed, so nobody would ever unlock it (maas holds it for 300 s).
 #[tokio::test]
 async fn a_maas_lock_answered_503_during_a_stall_is_not_held_after_redis_resumes() {
-    let mut redis = TestRedis::start().await;
-    let mut settings = test_settings(redis.url());
-    settings.redis.timeout_ms = 500;
-    let app = spawn_app(settings).await;
+    let app = spawn_app_with(|settings| {
+        settings.redis.timeout_ms = 500;
+    })
+    .await;
     warm_up(&app).await;
 
-    if !redis.freeze().await {
+    if !app.redis.freeze().await {
         eprintln!("skipped: the test Redis is external and cannot be frozen");
         return;
     }
     assert_custom_error(app.lock("jobs", Some(0)).await, 503).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    redis.thaw().await;
+    app.redis.thaw().await;
 
     // The stalled call runs now; the gateway withdraws it once Redis answers.
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -70,16 +70,16 @@ async fn a_maas_lock_answered_503_during_a_stall_is_not_held_after_redis_resumes
 /// answered: the withdrawal of the first request must not take it away.
 #[tokio::test]
 async fn a_synchronize_retry_after_a_503_keeps_the_lease_it_was_given() {
-    let mut redis = TestRedis::start().await;
-    let mut settings = test_settings(redis.url());
-    settings.redis.timeout_ms = 500;
-    let app = spawn_app(settings).await;
+    let app = spawn_app_with(|settings| {
+        settings.redis.timeout_ms = 500;
+    })
+    .await;
     let key = app.sync_user().await;
     app.sync_ok(Method::GET, "/locks", &key, None).await;
     warm_up(&app).await;
     let body = json!({"lockName": "deploy", "requester": "ci"});
 
-    if !redis.freeze().await {
+    if !app.redis.freeze().await {
         eprintln!("skipped: the test Redis is external and cannot be frozen");
         return;
     }
@@ -88,7 +88,7 @@ async fn a_synchronize_retry_after_a_503_keeps_the_lease_it_was_given() {
         .await;
     assert_eq!(stalled.status(), 503);
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    redis.thaw().await;
+    app.redis.thaw().await;
 
     let started = Instant::now();
     let lease_id = loop {
@@ -128,10 +128,10 @@ async fn a_synchronize_retry_after_a_503_keeps_the_lease_it_was_given() {
 /// lock it claimed: it is released to the next waiter (here: nobody, so it is free).
 #[tokio::test]
 async fn a_waiter_whose_claim_ran_after_its_503_does_not_keep_the_lock() {
-    let mut redis = TestRedis::start().await;
-    let mut settings = test_settings(redis.url());
-    settings.redis.timeout_ms = 500;
-    let app = spawn_app(settings).await;
+    let app = spawn_app_with(|settings| {
+        settings.redis.timeout_ms = 500;
+    })
+    .await;
     let lock = TestApp::maas_lock("jobs");
     let engine = app.engine.clone();
     let held = engine
@@ -153,7 +153,7 @@ async fn a_waiter_whose_claim_ran_after_its_503_does_not_keep_the_lock() {
     app.wait_for_waiters("jobs", 1).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     warm_up(&app).await;
-    if !redis.freeze().await {
+    if !app.redis.freeze().await {
         eprintln!("skipped: the test Redis is external and cannot be frozen");
         return;
     }
@@ -163,7 +163,7 @@ async fn a_waiter_whose_claim_ran_after_its_503_does_not_keep_the_lock() {
         .expect("task");
     let err = outcome.expect_err("no answer from Redis");
     assert!(err.is_unavailable(), "{err}");
-    redis.thaw().await;
+    app.redis.thaw().await;
 
     eventually(Duration::from_secs(10), "the lock is free", || {
         let (engine, lock) = (&engine, &lock);
@@ -184,11 +184,11 @@ async fn a_waiter_whose_claim_ran_after_its_503_does_not_keep_the_lock() {
 /// gets the lock at once, also when it is not the head (the head's gateway is gone).
 #[tokio::test]
 async fn every_waiter_watches_the_lease_end_so_a_dead_head_is_passed_over() {
-    let redis = TestRedis::start().await;
-    let mut settings = test_settings(redis.url());
-    settings.redis.presence_timeout_ms = 30_000;
-    settings.redis.claim_timeout_ms = 500;
-    let app = spawn_app(settings).await;
+    let app = spawn_app_with(|settings| {
+        settings.redis.presence_timeout_ms = 30_000;
+        settings.redis.claim_timeout_ms = 500;
+    })
+    .await;
     let lock: LockRef = TestApp::maas_lock("jobs");
     let engine = app.engine.clone();
     engine
@@ -297,11 +297,13 @@ impl Drop for GatewayProcess {
 /// the presence timeout and not one claim window per dead waiter.
 #[tokio::test]
 async fn a_killed_gateways_head_waiters_cost_the_queue_one_claim_window() {
-    let redis = TestRedis::start().await;
-    let mut settings = test_settings(redis.url());
-    settings.redis.presence_timeout_ms = 30_000;
-    settings.redis.claim_timeout_ms = 1000;
-    let app = std::sync::Arc::new(spawn_app(settings).await);
+    let app = std::sync::Arc::new(
+        spawn_app_with(|settings| {
+            settings.redis.presence_timeout_ms = 30_000;
+            settings.redis.claim_timeout_ms = 1000;
+        })
+        .await,
+    );
     let mut doomed = GatewayProcess::start(&app);
     let holder = app.lock_ok("jobs").await;
 

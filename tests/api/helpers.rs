@@ -3,8 +3,14 @@
 //! Redis comes from, in order: `LOCKGATE_TEST_REDIS_URL`; a `redis-server` on PATH, started on a
 //! free port for this test alone; a testcontainers `redis:7` when a Docker daemon answers. Every
 //! test also gets a key prefix of its own, so tests sharing an external Redis never meet.
+//!
+//! `spawn_app()` / `spawn_app_with(configure)` start a gateway on a Redis of its own, which the
+//! `TestApp` holds (`app.redis`: freeze, stop, restart it); `app.peer()` starts another gateway
+//! on the same Redis. The dialect helpers (`lock`, `lockable`, `sync`, `admin`...) build their
+//! URLs from the configured mounts.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lockgate::config::Settings;
@@ -27,8 +33,12 @@ enum Backend {
     Container(Box<ContainerAsync<GenericImage>>),
 }
 
+/// A Redis for one test; gateways of the test share it. Its methods take `&self`, so a test can
+/// freeze or restart it while gateways hold it.
 pub struct TestRedis {
-    backend: Backend,
+    backend: tokio::sync::Mutex<Backend>,
+    /// Set once: whether the server is this harness's own (not `LOCKGATE_TEST_REDIS_URL`).
+    owned: bool,
     url: String,
 }
 
@@ -36,10 +46,7 @@ impl TestRedis {
     pub async fn start() -> TestRedis {
         if let Ok(url) = std::env::var("LOCKGATE_TEST_REDIS_URL") {
             if !url.is_empty() {
-                return TestRedis {
-                    backend: Backend::External,
-                    url,
-                };
+                return TestRedis::new(Backend::External, url);
             }
         }
         if binary_available("redis-server") {
@@ -47,13 +54,9 @@ impl TestRedis {
             let server = RedisServer::start("redis-server", Listen::Port(port))
                 .await
                 .expect("start redis-server");
-            return TestRedis {
-                url: server.url().to_owned(),
-                backend: Backend::Process {
-                    server: Some(Box::new(server)),
-                    port,
-                },
-            };
+            let url = server.url().to_owned();
+            let server = Some(Box::new(server));
+            return TestRedis::new(Backend::Process { server, port }, url);
         }
         let container = GenericImage::new("redis", "7.2")
             .with_exposed_port(6379.tcp())
@@ -67,9 +70,20 @@ impl TestRedis {
             .get_host_port_ipv4(6379.tcp())
             .await
             .expect("container port");
+        let url = format!("redis://127.0.0.1:{port}");
+        TestRedis::new(Backend::Container(Box::new(container)), url)
+    }
+
+    /// Whatever answers at `url`, not this harness's to stop (e.g. a server that never answers).
+    pub fn external(url: &str) -> TestRedis {
+        TestRedis::new(Backend::External, url.to_owned())
+    }
+
+    fn new(backend: Backend, url: String) -> TestRedis {
         TestRedis {
-            url: format!("redis://127.0.0.1:{port}"),
-            backend: Backend::Container(Box::new(container)),
+            owned: !matches!(backend, Backend::External),
+            backend: tokio::sync::Mutex::new(backend),
+            url,
         }
     }
 
@@ -78,8 +92,8 @@ impl TestRedis {
     }
 
     /// Makes Redis unreachable; false when this harness does not own the server.
-    pub async fn stop(&mut self) -> bool {
-        match &mut self.backend {
+    pub async fn stop(&self) -> bool {
+        match &mut *self.backend.lock().await {
             Backend::Process { server, .. } => {
                 if let Some(mut running) = server.take() {
                     running.stop().await;
@@ -94,20 +108,20 @@ impl TestRedis {
     /// Freezes Redis (SIGSTOP to the server this test started, `docker pause` for a container):
     /// connections stay open and calls queue up unanswered, as in a stall. False when this
     /// harness does not own the server.
-    pub async fn freeze(&mut self) -> bool {
+    pub async fn freeze(&self) -> bool {
         self.signal(libc::SIGSTOP).await
     }
 
     /// Lets a frozen Redis run on; the calls sent meanwhile run now.
-    pub async fn thaw(&mut self) {
+    pub async fn thaw(&self) {
         assert!(
             self.signal(libc::SIGCONT).await,
             "thaw a Redis this test froze"
         );
     }
 
-    async fn signal(&mut self, signal: libc::c_int) -> bool {
-        match &mut self.backend {
+    async fn signal(&self, signal: libc::c_int) -> bool {
+        match &mut *self.backend.lock().await {
             Backend::Process { server, .. } => {
                 let Some(pid) = server.as_ref().and_then(|s| s.pid()) else {
                     return false;
@@ -125,8 +139,8 @@ impl TestRedis {
     }
 
     /// Brings a stopped Redis back at the same address (empty, for a process).
-    pub async fn resume(&mut self) {
-        match &mut self.backend {
+    pub async fn resume(&self) {
+        match &mut *self.backend.lock().await {
             Backend::Process { server, port } => {
                 let restarted = RedisServer::start("redis-server", Listen::Port(*port))
                     .await
@@ -169,7 +183,7 @@ impl TestRedis {
 
     /// True when this test started the server itself (nobody else sends it commands).
     pub fn owned(&self) -> bool {
-        !matches!(self.backend, Backend::External)
+        self.owned
     }
 
     /// Commands clients sent that lockgate could send: functions, scripts, health checks,
@@ -270,17 +284,46 @@ pub fn test_settings(redis_url: &str) -> Settings {
 /// The admin token of test gateways (`test_settings`).
 pub const ADMIN_TOKEN: &str = "test-admin-token";
 
-/// A gateway running in this process.
+/// A gateway running in this process, and the Redis it uses (shared with its peers).
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     pub engine: Engine,
+    pub redis: Arc<TestRedis>,
     settings: Settings,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
 
-pub async fn spawn_app(settings: Settings) -> TestApp {
+/// A gateway on a Redis of its own, with the test settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A gateway on a Redis of its own, with the test settings as `configure` changes them.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let redis = Arc::new(TestRedis::start().await);
+    let mut settings = test_settings(redis.url());
+    configure(&mut settings);
+    spawn_gateway(redis, settings).await
+}
+
+impl TestApp {
+    /// Another gateway (pod) on the same Redis, with the same settings.
+    pub async fn peer(&self) -> TestApp {
+        self.peer_with(|_| {}).await
+    }
+
+    /// Another gateway on the same Redis, with this one's settings as `configure` changes them.
+    pub async fn peer_with(&self, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = self.settings.clone();
+        configure(&mut settings);
+        spawn_gateway(self.redis.clone(), settings).await
+    }
+}
+
+/// A gateway with `settings` (whose Redis URL names `redis`).
+pub async fn spawn_gateway(redis: Arc<TestRedis>, settings: Settings) -> TestApp {
     let app = Application::build(settings.clone())
         .await
         .expect("build application");
@@ -294,6 +337,7 @@ pub async fn spawn_app(settings: Settings) -> TestApp {
         addr,
         client: reqwest::Client::new(),
         engine,
+        redis,
         settings,
         stop: Some(stop),
         task: Some(task),
@@ -309,9 +353,25 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// `path` under an API's configured mount: the dialect clients below are built from the
+    /// settings, so a test that moves a mount talks to the new place.
+    pub fn mounted(&self, mount: &str, path: &str) -> String {
+        self.url(&format!("{}{path}", mount.trim_end_matches('/')))
+    }
+
+    /// A maas URL (`/mutex` by default).
+    pub fn maas(&self, path: &str) -> String {
+        self.mounted(&self.settings.maas.mount, path)
+    }
+
+    /// A synchronize URL under its API version (`/api/v0` by default).
+    pub fn synchronize(&self, path: &str) -> String {
+        self.mounted(&self.settings.synchronize.mount, &format!("/v0{path}"))
+    }
+
     /// `PUT /mutex/lock/{name}?timeout=` (no timeout parameter when `None`).
     pub async fn lock(&self, name: &str, timeout: Option<u64>) -> reqwest::Response {
-        let mut request = self.client.put(self.url(&format!("/mutex/lock/{name}")));
+        let mut request = self.client.put(self.maas(&format!("/lock/{name}")));
         if let Some(timeout) = timeout {
             request = request.query(&[("timeout", timeout)]);
         }
@@ -327,7 +387,7 @@ impl TestApp {
 
     pub async fn unlock(&self, name: &str, mutex_id: &str) -> reqwest::Response {
         self.client
-            .delete(self.url(&format!("/mutex/lock/{name}")))
+            .delete(self.maas(&format!("/lock/{name}")))
             .query(&[("mutex_id", mutex_id)])
             .send()
             .await
@@ -335,7 +395,12 @@ impl TestApp {
     }
 
     pub async fn is_locked(&self, name: &str) -> bool {
-        let response = self.get(&format!("/mutex/lock/{name}")).await;
+        let response = self
+            .client
+            .get(self.maas(&format!("/lock/{name}")))
+            .send()
+            .await
+            .expect("GET");
         assert_eq!(response.status(), 200);
         let body: serde_json::Value = response.json().await.expect("json");
         body["is_locked"].as_bool().expect("is_locked")
@@ -369,7 +434,7 @@ impl TestApp {
     /// A request to the admin API (`path` below `/admin/v1`) with the admin token.
     pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client
-            .request(method, self.url(&format!("/admin/v1{path}")))
+            .request(method, self.mounted(&self.settings.admin.mount, path))
             .bearer_auth(ADMIN_TOKEN)
     }
 
@@ -388,7 +453,7 @@ impl TestApp {
     /// A lockable call, `GET /v1/{op}/{name}` with the token as Basic user name.
     pub async fn lockable(&self, op: &str, name: &str, token: &str) -> reqwest::Response {
         self.client
-            .get(self.url(&format!("/v1/{op}/{name}")))
+            .get(self.mounted(&self.settings.lockable.mount, &format!("/{op}/{name}")))
             .basic_auth(token, Some(""))
             .send()
             .await
@@ -412,7 +477,7 @@ impl TestApp {
     pub async fn sync_sign_up(&self) -> serde_json::Value {
         let response = self
             .client
-            .post(self.url("/api/v0/users/anonymous"))
+            .post(self.synchronize("/users/anonymous"))
             .send()
             .await
             .expect("sign up");
@@ -438,7 +503,7 @@ impl TestApp {
     ) -> reqwest::Response {
         let mut request = self
             .client
-            .request(method, self.url(&format!("/api/v0{path}")))
+            .request(method, self.synchronize(path))
             .bearer_auth(key);
         if let Some(body) = body {
             request = request.json(&body);

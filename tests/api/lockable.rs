@@ -5,14 +5,13 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{assert_message_error, new_token, spawn_app, test_settings, TestRedis};
+use crate::helpers::{assert_message_error, new_token, spawn_app};
 
 /// The holder's acquire, heartbeat and release all answer true; acquire carries a fencing token
 /// in the body and the header.
 #[tokio::test]
 async fn acquire_heartbeat_and_release_answer_true_for_the_holder() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let token = new_token(&app, json!({"plan": "hobbyist"})).await;
 
     let response = app.lockable("acquire", "nightly", &token).await;
@@ -41,8 +40,7 @@ async fn acquire_heartbeat_and_release_answer_true_for_the_holder() {
 /// A held lock answers false (200, never 409) to every acquire, its holder's included.
 #[tokio::test]
 async fn acquire_of_a_held_lock_is_false_even_for_the_holder() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let a = new_token(&app, json!({"plan": "hobbyist"})).await;
     let b = new_token(&app, json!({"plan": "hobbyist"})).await;
 
@@ -58,8 +56,7 @@ async fn acquire_of_a_held_lock_is_false_even_for_the_holder() {
 /// nothing.
 #[tokio::test]
 async fn heartbeat_and_release_by_a_non_holder_are_false() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let a = new_token(&app, json!({"plan": "hobbyist"})).await;
     let b = new_token(&app, json!({"plan": "hobbyist"})).await;
 
@@ -76,8 +73,7 @@ async fn heartbeat_and_release_by_a_non_holder_are_false() {
 /// A business lease of 2 s lapses on time without heartbeats; heartbeats keep it.
 #[tokio::test]
 async fn a_business_lease_lapses_unless_heartbeated() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let holder = new_token(&app, json!({"plan": "business", "leaseSeconds": 2})).await;
     let other = new_token(&app, json!({"plan": "hobbyist"})).await;
 
@@ -111,8 +107,7 @@ async fn a_business_lease_lapses_unless_heartbeated() {
 /// namespace is its own.
 #[tokio::test]
 async fn public_names_are_shared_and_private_namespaces_are_not() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let hobbyist = new_token(&app, json!({"plan": "hobbyist"})).await;
     let public_business = new_token(&app, json!({"plan": "business"})).await;
     let private_1 = new_token(&app, json!({"plan": "business", "privateNamespace": true})).await;
@@ -136,8 +131,7 @@ async fn public_names_are_shared_and_private_namespaces_are_not() {
 /// Revoking an account makes its token fail at once and frees its locks.
 #[tokio::test]
 async fn a_revoked_token_is_refused_and_its_locks_are_released() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let account = app
         .create_lockable_account(json!({"plan": "business", "leaseSeconds": 600}))
         .await;
@@ -178,8 +172,7 @@ async fn a_revoked_token_is_refused_and_its_locks_are_released() {
 /// Missing, malformed and unknown credentials: 401 JSON with a Basic challenge.
 #[tokio::test]
 async fn bad_credentials_get_401_with_a_basic_challenge() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let good = new_token(&app, json!({"plan": "hobbyist"})).await;
     let (id, _) = good.split_once('.').expect("token shape");
     let forged = format!("{id}.{}", "0".repeat(64));
@@ -219,8 +212,7 @@ async fn bad_credentials_get_401_with_a_basic_challenge() {
 /// Names follow the common rules; URL-encoded names are decoded. Bad names answer 400 JSON.
 #[tokio::test]
 async fn lock_names_are_checked_and_url_decoded() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let token = new_token(&app, json!({"plan": "hobbyist"})).await;
 
     assert!(app.lockable_ok("acquire", &"n".repeat(256), &token).await);
@@ -239,8 +231,7 @@ async fn lock_names_are_checked_and_url_decoded() {
 /// POST works like GET on every operation.
 #[tokio::test]
 async fn post_is_accepted_like_get() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let token = new_token(&app, json!({"plan": "hobbyist"})).await;
     for (op, expected) in [
         ("acquire", true),
@@ -264,8 +255,7 @@ async fn post_is_accepted_like_get() {
 /// A plan change applies to the next acquire: the new lease length is used.
 #[tokio::test]
 async fn a_changed_lease_applies_to_the_next_acquire() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let account = app
         .create_lockable_account(json!({"plan": "business", "leaseSeconds": 600}))
         .await;
@@ -295,8 +285,7 @@ async fn a_changed_lease_applies_to_the_next_acquire() {
 /// with `Allow: GET, POST`, and the lock stays as it was.
 #[tokio::test]
 async fn head_on_a_state_changing_route_is_405_and_changes_nothing() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let holder = new_token(&app, json!({"plan": "hobbyist"})).await;
     let other = new_token(&app, json!({"plan": "hobbyist"})).await;
     assert!(app.lockable_ok("acquire", "probed", &holder).await);

@@ -2,14 +2,13 @@
 
 use std::time::{Duration, Instant};
 
-use crate::helpers::{assert_custom_error, spawn_app, test_settings, TestApp, TestRedis};
+use crate::helpers::{assert_custom_error, spawn_app, spawn_app_with, TestApp};
 
 /// A free mutex is locked at once: 200, a UUID `mutex_id`, and the same fencing token in the
 /// body and the `Fencing-Token` header.
 #[tokio::test]
 async fn lock_on_a_free_mutex_returns_a_uuid_mutex_id_and_a_fencing_token() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
 
     let response = app.lock("jobs", Some(0)).await;
     assert_eq!(response.status(), 200);
@@ -30,8 +29,7 @@ async fn lock_on_a_free_mutex_returns_a_uuid_mutex_id_and_a_fencing_token() {
 /// name, so anyone could unlock anyone's mutex).
 #[tokio::test]
 async fn mutex_ids_are_random_not_derived_from_the_name() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
 
     let first = app.lock_ok("jobs").await;
     app.unlock("jobs", first["mutex_id"].as_str().expect("id"))
@@ -43,8 +41,7 @@ async fn mutex_ids_are_random_not_derived_from_the_name() {
 /// GET reports the state through a lock/unlock cycle, and unlock answers `is_locked: false`.
 #[tokio::test]
 async fn is_locked_follows_lock_and_unlock() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
 
     assert!(!app.is_locked("jobs").await);
     let body = app.lock_ok("jobs").await;
@@ -65,8 +62,7 @@ async fn is_locked_follows_lock_and_unlock() {
 /// Fencing tokens grow with every acquisition of a lock.
 #[tokio::test]
 async fn fencing_tokens_increase_with_every_acquisition() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
 
     let mut last = 0;
     for _ in 0..5 {
@@ -82,8 +78,7 @@ async fn fencing_tokens_increase_with_every_acquisition() {
 /// `timeout=0` on a held mutex answers 408 at once instead of waiting.
 #[tokio::test]
 async fn lock_with_timeout_zero_on_a_held_mutex_returns_408_at_once() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     app.lock_ok("jobs").await;
 
     let started = Instant::now();
@@ -96,8 +91,7 @@ async fn lock_with_timeout_zero_on_a_held_mutex_returns_408_at_once() {
 /// A waiter whose timeout runs out gets 408 and leaves the queue.
 #[tokio::test]
 async fn lock_waits_up_to_its_timeout_then_returns_408() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     app.lock_ok("jobs").await;
 
     let started = Instant::now();
@@ -115,10 +109,10 @@ async fn lock_waits_up_to_its_timeout_then_returns_408() {
 /// A `timeout` above the maximum mutex lifetime is cut down to it.
 #[tokio::test]
 async fn timeout_is_capped_at_the_maximum_lock_lifetime() {
-    let redis = TestRedis::start().await;
-    let mut settings = test_settings(redis.url());
-    settings.maas.max_lock_seconds = 1;
-    let app = spawn_app(settings).await;
+    let app = spawn_app_with(|settings| {
+        settings.maas.max_lock_seconds = 1;
+    })
+    .await;
     // Held far longer than maas allows, through the engine, so only the cap can end the wait.
     let held = app
         .engine
@@ -140,10 +134,10 @@ async fn timeout_is_capped_at_the_maximum_lock_lifetime() {
 /// A held mutex frees itself after the maximum lifetime; its old id then finds nothing.
 #[tokio::test]
 async fn a_held_mutex_expires_after_the_maximum_lifetime() {
-    let redis = TestRedis::start().await;
-    let mut settings = test_settings(redis.url());
-    settings.maas.max_lock_seconds = 1;
-    let app = spawn_app(settings).await;
+    let app = spawn_app_with(|settings| {
+        settings.maas.max_lock_seconds = 1;
+    })
+    .await;
     let body = app.lock_ok("jobs").await;
 
     tokio::time::sleep(Duration::from_millis(1300)).await;
@@ -157,8 +151,7 @@ async fn a_held_mutex_expires_after_the_maximum_lifetime() {
 /// Unlocking a mutex nobody holds: 404.
 #[tokio::test]
 async fn unlock_of_a_mutex_that_is_not_locked_returns_404() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let response = app
         .unlock("never-locked", &uuid::Uuid::new_v4().to_string())
         .await;
@@ -168,8 +161,7 @@ async fn unlock_of_a_mutex_that_is_not_locked_returns_404() {
 /// Unlocking with someone else's id: 403, and the mutex stays locked by its holder.
 #[tokio::test]
 async fn unlock_with_a_wrong_mutex_id_returns_403_and_keeps_the_lock() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let body = app.lock_ok("jobs").await;
 
     let response = app.unlock("jobs", &uuid::Uuid::new_v4().to_string()).await;
@@ -184,8 +176,7 @@ async fn unlock_with_a_wrong_mutex_id_returns_403_and_keeps_the_lock() {
 /// The holder's id works in any UUID spelling (upper case, no hyphens).
 #[tokio::test]
 async fn unlock_accepts_the_mutex_id_in_another_uuid_spelling() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let body = app.lock_ok("jobs").await;
     let id = body["mutex_id"]
         .as_str()
@@ -198,8 +189,7 @@ async fn unlock_accepts_the_mutex_id_in_another_uuid_spelling() {
 /// A `mutex_id` that is not a UUID, or none at all: 400 in the maas error shape.
 #[tokio::test]
 async fn unlock_with_a_malformed_or_missing_mutex_id_returns_400() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let body = app.lock_ok("jobs").await;
 
     assert_custom_error(app.unlock("jobs", "not-a-uuid").await, 400).await;
@@ -222,8 +212,7 @@ async fn unlock_with_a_malformed_or_missing_mutex_id_returns_400() {
 /// A negative, fractional or non-numeric `timeout`: 400 JSON, never plain text.
 #[tokio::test]
 async fn lock_with_a_bad_timeout_returns_400() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     for timeout in ["-1", "abc", "1.5", ""] {
         let response = app
             .client
@@ -241,8 +230,7 @@ async fn lock_with_a_bad_timeout_returns_400() {
 /// URL-encoded.
 #[tokio::test]
 async fn lock_names_follow_the_length_and_character_rules() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
 
     let longest = "n".repeat(256);
     app.lock_ok(&longest).await;
@@ -266,8 +254,7 @@ async fn lock_names_follow_the_length_and_character_rules() {
 /// Unknown paths and methods under the mount still answer in the maas error shape.
 #[tokio::test]
 async fn unknown_paths_and_methods_answer_with_custom_error() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let unknown = app.get("/mutex/nothing-here").await;
     assert_custom_error(unknown, 404).await;
     let method = app
@@ -282,8 +269,7 @@ async fn unknown_paths_and_methods_answer_with_custom_error() {
 /// A request body over the limit is refused with 413 in the maas shape.
 #[tokio::test]
 async fn oversized_request_bodies_return_413() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let response = app
         .client
         .put(app.url("/mutex/lock/jobs?timeout=0"))
@@ -298,10 +284,10 @@ async fn oversized_request_bodies_return_413() {
 /// The mount is configurable; the document's server URL follows it.
 #[tokio::test]
 async fn the_mount_is_configurable() {
-    let redis = TestRedis::start().await;
-    let mut settings = test_settings(redis.url());
-    settings.maas.mount = "/elsewhere".into();
-    let app = spawn_app(settings).await;
+    let app = spawn_app_with(|settings| {
+        settings.maas.mount = "/elsewhere".into();
+    })
+    .await;
     let response = app
         .client
         .put(app.url("/elsewhere/lock/jobs?timeout=0"))

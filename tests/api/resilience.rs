@@ -1,19 +1,20 @@
 //! What happens when Redis fails: data loss, outages, a Redis that never answers.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::helpers::{assert_custom_error, spawn_app, test_settings, TestRedis};
+use crate::helpers::{
+    assert_custom_error, spawn_app, spawn_app_with, spawn_gateway, test_settings, TestRedis,
+};
 
 /// Fencing tokens keep growing after Redis lost every key.
 #[tokio::test]
 async fn fencing_tokens_keep_growing_after_redis_loses_its_data() {
-    let redis = TestRedis::start().await;
-    let settings = test_settings(redis.url());
-    let prefix = settings.redis.key_prefix.clone();
-    let app = spawn_app(settings).await;
+    let app = crate::helpers::spawn_app().await;
+    let prefix = app.settings().redis.key_prefix.clone();
 
     let before = app.lock_ok("jobs").await;
-    redis.lose_data(&prefix).await;
+    app.redis.lose_data(&prefix).await;
     assert!(!app.is_locked("jobs").await, "the data really is gone");
     let after = app.lock_ok("jobs").await;
     assert!(
@@ -26,13 +27,13 @@ async fn fencing_tokens_keep_growing_after_redis_loses_its_data() {
 /// is back, the same gateway serves again without a restart.
 #[tokio::test]
 async fn redis_outage_gives_503_within_the_timeout_and_service_resumes() {
-    let mut redis = TestRedis::start().await;
-    let mut settings = test_settings(redis.url());
-    settings.redis.timeout_ms = 500;
-    let app = spawn_app(settings).await;
+    let app = spawn_app_with(|settings| {
+        settings.redis.timeout_ms = 500;
+    })
+    .await;
     app.lock_ok("before").await;
 
-    if !redis.stop().await {
+    if !app.redis.stop().await {
         eprintln!("skipped: the test Redis is external and cannot be stopped");
         return;
     }
@@ -49,7 +50,7 @@ async fn redis_outage_gives_503_within_the_timeout_and_service_resumes() {
     let health = app.get("/healthz").await;
     assert_eq!(health.status(), 200, "the process itself is fine");
 
-    redis.resume().await;
+    app.redis.resume().await;
     let started = Instant::now();
     loop {
         let response = app.lock("after", Some(0)).await;
@@ -81,7 +82,7 @@ async fn a_redis_that_never_answers_gives_503_within_the_timeout() {
     });
     let mut settings = test_settings(&url);
     settings.redis.timeout_ms = 500;
-    let app = spawn_app(settings).await;
+    let app = spawn_gateway(Arc::new(TestRedis::external(&url)), settings).await;
 
     for request in [
         app.client.put(app.url("/mutex/lock/jobs?timeout=5")),
@@ -105,8 +106,7 @@ async fn a_redis_that_never_answers_gives_503_within_the_timeout() {
 /// `/readyz` is 200 while Redis answers.
 #[tokio::test]
 async fn readyz_is_200_when_redis_answers() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 200);
 }
@@ -117,12 +117,13 @@ async fn readyz_is_200_when_redis_answers() {
 /// reconnection and its notifications can explain the wake-ups.
 #[tokio::test]
 async fn waiters_survive_a_redis_restart_and_notifications_resume() {
-    let mut redis = TestRedis::start().await;
-    let mut settings = test_settings(redis.url());
-    settings.redis.timeout_ms = 500;
-    settings.redis.presence_timeout_ms = 120_000;
-    let pod_a = std::sync::Arc::new(spawn_app(settings.clone()).await);
-    let pod_b = std::sync::Arc::new(spawn_app(settings).await);
+    let pod_a = spawn_app_with(|settings| {
+        settings.redis.timeout_ms = 500;
+        settings.redis.presence_timeout_ms = 120_000;
+    })
+    .await;
+    let pod_b = std::sync::Arc::new(pod_a.peer().await);
+    let pod_a = std::sync::Arc::new(pod_a);
     pod_a.lock_ok("jobs").await;
     let waiter = {
         let pod_b = pod_b.clone();
@@ -130,12 +131,12 @@ async fn waiters_survive_a_redis_restart_and_notifications_resume() {
     };
     pod_a.wait_for_waiters("jobs", 1).await;
 
-    if !redis.stop().await {
+    if !pod_a.redis.stop().await {
         eprintln!("skipped: the test Redis is external and cannot be stopped");
         return;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    redis.resume().await;
+    pod_a.redis.resume().await;
     let resumed_at = Instant::now();
     let response = tokio::time::timeout(Duration::from_secs(15), waiter)
         .await

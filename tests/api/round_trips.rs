@@ -9,7 +9,7 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use crate::helpers::{new_token, spawn_app, test_settings, TestApp, TestRedis};
+use crate::helpers::{new_token, spawn_app, TestApp};
 
 /// Every command clients send to Redis, as `MONITOR` shows them (commands run inside scripts
 /// left out).
@@ -48,12 +48,10 @@ impl Monitor {
     }
 }
 
-async fn two_gateways() -> (TestRedis, TestApp, TestApp) {
-    let redis = TestRedis::start().await;
-    let settings = test_settings(redis.url());
-    let a = spawn_app(settings.clone()).await;
-    let b = spawn_app(settings).await;
-    (redis, a, b)
+async fn two_gateways() -> (TestApp, TestApp) {
+    let a = spawn_app().await;
+    let b = a.peer().await;
+    (a, b)
 }
 
 /// Polls `check` on a gateway until it is true; how long that took after `since`.
@@ -77,11 +75,10 @@ where
 /// release, refusals included.
 #[tokio::test]
 async fn an_authenticated_lock_request_is_one_redis_command() {
-    let redis = TestRedis::start().await;
-    if !redis.owned() {
+    let app = spawn_app().await;
+    if !app.redis.owned() {
         return; // MONITOR would see other tests' traffic.
     }
-    let app = spawn_app(test_settings(redis.url())).await;
     let token = new_token(&app, json!({"plan": "hobbyist"})).await;
     let other = new_token(&app, json!({"plan": "hobbyist"})).await;
     let key = app.sync_user().await;
@@ -95,7 +92,7 @@ async fn an_authenticated_lock_request_is_one_redis_command() {
         .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let monitor = Monitor::start(redis.url()).await;
+    let monitor = Monitor::start(app.redis.url()).await;
     assert!(app.lockable_ok("acquire", "counted", &token).await);
     assert!(!app.lockable_ok("acquire", "counted", &other).await, "held");
     assert!(app.lockable_ok("heartbeat", "counted", &token).await);
@@ -132,7 +129,7 @@ async fn an_authenticated_lock_request_is_one_redis_command() {
 /// within 100 ms of the revoke's reply; the revoke still releases the account's locks.
 #[tokio::test]
 async fn a_revoked_lockable_token_is_refused_on_every_gateway_within_100_ms() {
-    let (_redis, a, b) = two_gateways().await;
+    let (a, b) = two_gateways().await;
     let account = a.create_lockable_account(json!({"plan": "hobbyist"})).await;
     let token = account["token"].as_str().expect("token").to_owned();
     let id = account["accountId"].as_str().expect("id").to_owned();
@@ -166,7 +163,7 @@ async fn a_revoked_lockable_token_is_refused_on_every_gateway_within_100_ms() {
 /// moving to a private namespace, B resolves names there at once.
 #[tokio::test]
 async fn an_account_change_applies_on_every_gateway_at_the_next_request() {
-    let (_redis, a, b) = two_gateways().await;
+    let (a, b) = two_gateways().await;
     let account = a
         .create_lockable_account(json!({"plan": "business", "privateNamespace": false}))
         .await;
@@ -194,7 +191,7 @@ async fn an_account_change_applies_on_every_gateway_at_the_next_request() {
 /// A synchronize user revoked through gateway A is refused by gateway B within 100 ms.
 #[tokio::test]
 async fn a_revoked_api_key_is_refused_on_every_gateway_within_100_ms() {
-    let (_redis, a, b) = two_gateways().await;
+    let (a, b) = two_gateways().await;
     let user = b.sync_sign_up().await;
     let key = user["apiKey"].as_str().expect("apiKey").to_owned();
     let id = user["userId"].as_str().expect("userId").to_owned();
@@ -222,8 +219,8 @@ async fn a_revoked_api_key_is_refused_on_every_gateway_within_100_ms() {
 /// it could not hear it is still refused at once, not after it reconnects.
 #[tokio::test]
 async fn a_revoke_missed_while_pub_sub_was_down_is_still_refused() {
-    let (redis, a, b) = two_gateways().await;
-    if !redis.owned() {
+    let (a, b) = two_gateways().await;
+    if !a.redis.owned() {
         return; // CLIENT KILL would cut other tests' connections.
     }
     let account = a.create_lockable_account(json!({"plan": "hobbyist"})).await;
@@ -235,7 +232,7 @@ async fn a_revoke_missed_while_pub_sub_was_down_is_still_refused() {
         "cached on B"
     );
 
-    let mut conn = redis.connection().await;
+    let mut conn = a.redis.connection().await;
     let killed: i64 = redis::cmd("CLIENT")
         .arg("KILL")
         .arg("TYPE")

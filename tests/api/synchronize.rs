@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_message_error, spawn_app, test_settings, TestApp, TestRedis};
+use crate::helpers::{assert_message_error, spawn_app, spawn_app_with, TestApp};
 
 async fn lock(app: &TestApp, key: &str, name: &str, requester: &str) -> Value {
     let body = json!({"lockName": name, "requester": requester});
@@ -26,10 +26,8 @@ async fn unlock(app: &TestApp, key: &str, name: &str, lease_id: &str) -> reqwest
 /// Sign-up answers a user id and a UUID API key; only a hash of the key is stored.
 #[tokio::test]
 async fn anonymous_sign_up_hands_out_a_uuid_api_key_stored_only_as_a_hash() {
-    let redis = TestRedis::start().await;
-    let settings = test_settings(redis.url());
-    let prefix = settings.redis.key_prefix.clone();
-    let app = spawn_app(settings).await;
+    let app = crate::helpers::spawn_app().await;
+    let prefix = app.settings().redis.key_prefix.clone();
     let response = app
         .client
         .post(app.url("/api/v0/users/anonymous"))
@@ -42,14 +40,13 @@ async fn anonymous_sign_up_hands_out_a_uuid_api_key_stored_only_as_a_hash() {
     let key = body["apiKey"].as_str().expect("apiKey");
     assert!(uuid::Uuid::parse_str(key).is_ok(), "{key}");
 
-    redis.assert_stored_nowhere(&prefix, key).await;
+    app.redis.assert_stored_nowhere(&prefix, key).await;
 }
 
 /// Lock, look, unlock: the answers and fields of the document, plus a fencing token.
 #[tokio::test]
 async fn lock_info_and_unlock_follow_the_document() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let key = app.sync_user().await;
 
     let locked = lock(&app, &key, "resource-123", "service-a").await;
@@ -87,8 +84,7 @@ async fn lock_info_and_unlock_follow_the_document() {
 /// holds it.
 #[tokio::test]
 async fn the_same_requester_gets_its_lease_back_and_others_are_told_the_holder() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let key = app.sync_user().await;
     let short = json!({"lockName": "job", "requester": "svc-a", "leaseSeconds": 2});
 
@@ -112,8 +108,7 @@ async fn the_same_requester_gets_its_lease_back_and_others_are_told_the_holder()
 /// Two accounts using one lock name never see or block each other.
 #[tokio::test]
 async fn accounts_do_not_see_or_block_each_others_locks() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let alice = app.sync_user().await;
     let bob = app.sync_user().await;
 
@@ -138,8 +133,7 @@ async fn accounts_do_not_see_or_block_each_others_locks() {
 /// A `leaseSeconds` lease ends on time; then another requester can take the lock.
 #[tokio::test]
 async fn a_lease_seconds_lease_expires() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let key = app.sync_user().await;
     let body = json!({"lockName": "brief", "requester": "a", "leaseSeconds": 1});
     app.sync_ok(Method::POST, "/lock", &key, Some(body)).await;
@@ -155,10 +149,10 @@ async fn a_lease_seconds_lease_expires() {
 /// Released locks stay listed with `locked: false` for the retention period, then are gone.
 #[tokio::test]
 async fn released_locks_are_retained_then_forgotten() {
-    let redis = TestRedis::start().await;
-    let mut settings = test_settings(redis.url());
-    settings.synchronize.retention_seconds = 1;
-    let app = spawn_app(settings).await;
+    let app = spawn_app_with(|settings| {
+        settings.synchronize.retention_seconds = 1;
+    })
+    .await;
     let key = app.sync_user().await;
     let locked = lock(&app, &key, "kept", "a").await;
     let lease_id = locked["leaseId"].as_str().expect("leaseId");
@@ -176,8 +170,7 @@ async fn released_locks_are_retained_then_forgotten() {
 /// Unlock: unknown lock 404; wrong or stale lease id 200 `unlocked: false`, lock untouched.
 #[tokio::test]
 async fn unlock_answers_404_for_unknown_locks_and_false_for_wrong_leases() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let key = app.sync_user().await;
 
     assert_message_error(unlock(&app, &key, "never", "x").await, 404).await;
@@ -211,8 +204,7 @@ async fn unlock_answers_404_for_unknown_locks_and_false_for_wrong_leases() {
 /// Missing or unknown API keys: 401 JSON with a Bearer challenge, on every endpoint.
 #[tokio::test]
 async fn calls_without_a_valid_api_key_get_401() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let unknown = uuid::Uuid::new_v4().to_string();
     for key in [None, Some(unknown.as_str())] {
         for (method, path, body) in [
@@ -250,8 +242,7 @@ async fn calls_without_a_valid_api_key_get_401() {
 /// changes.
 #[tokio::test]
 async fn bad_requests_get_400_and_change_nothing() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let key = app.sync_user().await;
     for body in [
         json!({"lockName": "x"}),
@@ -300,11 +291,8 @@ async fn bad_requests_get_400_and_change_nothing() {
 /// Retry-After. X-Forwarded-For counts only from a trusted proxy.
 #[tokio::test]
 async fn sign_ups_are_rate_limited_per_address_across_gateways() {
-    let redis = TestRedis::start().await;
-    let mut settings = test_settings(redis.url());
-    settings.synchronize.signups_per_minute = 3;
-    let pod_a = spawn_app(settings.clone()).await;
-    let pod_b = spawn_app(settings.clone()).await;
+    let pod_a = spawn_app_with(|settings| settings.synchronize.signups_per_minute = 3).await;
+    let pod_b = pod_a.peer().await;
     let sign_up = |app: &TestApp, forwarded: Option<&str>| {
         let mut request = app.client.post(app.url("/api/v0/users/anonymous"));
         if let Some(forwarded) = forwarded {
@@ -327,8 +315,9 @@ async fn sign_ups_are_rate_limited_per_address_across_gateways() {
     assert!(message.contains('3'), "{message}");
 
     // Behind a trusted proxy, the forwarded address is the client.
-    settings.server.trusted_proxies = vec!["127.0.0.1".into()];
-    let behind_proxy = spawn_app(settings).await;
+    let behind_proxy = pod_a
+        .peer_with(|settings| settings.server.trusted_proxies = vec!["127.0.0.1".into()])
+        .await;
     for client in ["203.0.113.7", "203.0.113.8"] {
         assert_eq!(
             sign_up(&behind_proxy, Some(client))
@@ -345,8 +334,7 @@ async fn sign_ups_are_rate_limited_per_address_across_gateways() {
 /// are released.
 #[tokio::test]
 async fn the_admin_api_shows_and_revokes_users() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let user = app.sync_sign_up().await;
     let key = user["apiKey"].as_str().expect("apiKey");
     let id = user["userId"].as_str().expect("userId");

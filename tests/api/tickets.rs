@@ -8,7 +8,7 @@ use lockgate::engine::{
     Engine, Enqueue, Liveness, LockRef, Namespace, Poll, TicketSpec, TicketStatus, Withdraw,
 };
 
-use crate::helpers::{spawn_app, test_settings, TestRedis};
+use crate::helpers::{spawn_app, spawn_app_with};
 
 fn resource(name: &str, keep: Duration) -> LockRef {
     Namespace::shared("tickets-test")
@@ -35,8 +35,7 @@ async fn enqueue(engine: &Engine, lock: &LockRef, ticket: &str) -> Enqueue {
 /// moves up.
 #[tokio::test]
 async fn tickets_queue_in_order_and_the_head_is_promoted_on_release() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let engine = &app.engine;
     let lock = resource("repo/env", Duration::from_secs(60));
 
@@ -88,8 +87,7 @@ async fn tickets_queue_in_order_and_the_head_is_promoted_on_release() {
 /// first, with their reasons; records vanish after the retention.
 #[tokio::test]
 async fn listing_shows_holder_queue_and_released_tickets_until_their_retention_ends() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let engine = &app.engine;
     let lock = resource("repo/db", Duration::from_millis(1500));
 
@@ -128,8 +126,7 @@ async fn listing_shows_holder_queue_and_released_tickets_until_their_retention_e
 /// with a reason), so it cannot stall the queue; a polling one stays.
 #[tokio::test]
 async fn a_ticket_without_polls_is_dropped_after_its_idle_time() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let engine = &app.engine;
     let lock = resource("repo/idle", Duration::from_secs(60));
     let idle = Duration::from_millis(600);
@@ -161,8 +158,7 @@ async fn a_ticket_without_polls_is_dropped_after_its_idle_time() {
 /// Force-clearing ends the holder and every queued ticket; the resource is free after it.
 #[tokio::test]
 async fn force_clear_ends_every_ticket_of_the_resource() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let engine = &app.engine;
     let lock = resource("repo/clear", Duration::from_secs(60));
     for ticket in ["x", "y", "z"] {
@@ -196,10 +192,10 @@ async fn force_clear_ends_every_ticket_of_the_resource() {
 /// the claim window and passes on; a client-driven one holds its lease without a poll.
 #[tokio::test]
 async fn an_unclaimed_hand_off_to_a_gateway_ticket_passes_on_after_the_claim_window() {
-    let redis = TestRedis::start().await;
-    let mut settings = test_settings(redis.url());
-    settings.redis.claim_timeout_ms = 400;
-    let app = spawn_app(settings).await;
+    let app = spawn_app_with(|settings| {
+        settings.redis.claim_timeout_ms = 400;
+    })
+    .await;
     let engine = &app.engine;
     let lock = resource("repo/claim", Duration::from_secs(60));
 

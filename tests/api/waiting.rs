@@ -3,13 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::helpers::{assert_custom_error, spawn_app, test_settings, TestRedis};
+use crate::helpers::{assert_custom_error, spawn_app, spawn_app_with};
 
 /// Waiters get the mutex in the order they asked for it, each on the previous holder's unlock.
 #[tokio::test]
 async fn waiters_are_served_first_come_first_served() {
-    let redis = TestRedis::start().await;
-    let app = std::sync::Arc::new(spawn_app(test_settings(redis.url())).await);
+    let app = std::sync::Arc::new(spawn_app().await);
     let holder = app.lock_ok("jobs").await;
 
     let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -46,11 +45,8 @@ async fn waiters_are_served_first_come_first_served() {
 /// timers are set far beyond the test's bound, so only the pub/sub notification can wake it.
 #[tokio::test]
 async fn an_unlock_on_one_gateway_wakes_a_waiter_on_another() {
-    let redis = TestRedis::start().await;
-    let mut settings = test_settings(redis.url());
-    settings.redis.presence_timeout_ms = 60_000;
-    let pod_a = spawn_app(settings.clone()).await;
-    let pod_b = std::sync::Arc::new(spawn_app(settings).await);
+    let pod_a = spawn_app_with(|settings| settings.redis.presence_timeout_ms = 60_000).await;
+    let pod_b = std::sync::Arc::new(pod_a.peer().await);
 
     let holder = pod_a.lock_ok("jobs").await;
     let waiter = {
@@ -80,10 +76,10 @@ async fn an_unlock_on_one_gateway_wakes_a_waiter_on_another() {
 /// When the holder's lifetime ends without an unlock, the waiting client gets the mutex.
 #[tokio::test]
 async fn a_waiter_gets_the_mutex_when_the_holder_expires() {
-    let redis = TestRedis::start().await;
-    let mut settings = test_settings(redis.url());
-    settings.maas.max_lock_seconds = 1;
-    let app = spawn_app(settings).await;
+    let app = spawn_app_with(|settings| {
+        settings.maas.max_lock_seconds = 1;
+    })
+    .await;
     let first = app.lock_ok("jobs").await;
 
     let started = Instant::now();
@@ -104,8 +100,7 @@ async fn a_waiter_gets_the_mutex_when_the_holder_expires() {
 /// A waiter whose HTTP client hangs up leaves the queue and never ends up holding the mutex.
 #[tokio::test]
 async fn a_waiter_whose_client_disconnects_leaves_the_queue() {
-    let redis = TestRedis::start().await;
-    let app = spawn_app(test_settings(redis.url())).await;
+    let app = spawn_app().await;
     let holder = app.lock_ok("jobs").await;
 
     let impatient = reqwest::Client::builder()
@@ -131,10 +126,8 @@ async fn a_waiter_whose_client_disconnects_leaves_the_queue() {
 /// On shutdown, a waiting request is answered (503) rather than cut off, and leaves the queue.
 #[tokio::test]
 async fn shutdown_answers_waiting_requests_with_503() {
-    let redis = TestRedis::start().await;
-    let settings = test_settings(redis.url());
-    let observer = spawn_app(settings.clone()).await;
-    let app = spawn_app(settings).await;
+    let observer = spawn_app().await;
+    let app = observer.peer().await;
     app.lock_ok("jobs").await;
 
     let url = app.url("/mutex/lock/jobs?timeout=30");
