@@ -118,3 +118,44 @@ impl From<super::NamespaceError> for EngineError {
         EngineError::Inconsistent(err.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use redis::{ErrorKind, RedisError, ServerErrorKind};
+
+    use super::EngineError;
+
+    fn server(kind: ServerErrorKind, detail: &str) -> EngineError {
+        let err = RedisError::from((ErrorKind::Server(kind), "server", detail.to_owned()));
+        EngineError::redis("acquire", err)
+    }
+
+    /// A cluster moving a slot, or a Redis loading its data, is a 503 (retry), not a 500; a
+    /// script error is a bug.
+    #[test]
+    fn transient_server_errors_are_unavailable_and_script_errors_are_bugs() {
+        for kind in [
+            ServerErrorKind::Moved,
+            ServerErrorKind::Ask,
+            ServerErrorKind::TryAgain,
+            ServerErrorKind::ClusterDown,
+            ServerErrorKind::BusyLoading,
+            ServerErrorKind::MasterDown,
+        ] {
+            let err = server(kind, "3999 127.0.0.1:7001");
+            assert!(err.is_unavailable(), "{kind:?}: {err}");
+            assert!(err.to_string().starts_with("acquire: "), "{err}");
+        }
+        let bug = server(ServerErrorKind::ResponseError, "user_script:1: oops");
+        assert!(!bug.is_unavailable(), "{bug}");
+        assert!(matches!(bug, EngineError::Refused { op: "acquire", .. }));
+    }
+
+    #[test]
+    fn a_missing_function_library_is_recognised() {
+        let missing = server(ServerErrorKind::ResponseError, "Function not found");
+        assert!(missing.is_missing_function());
+        let other = server(ServerErrorKind::ResponseError, "wrong number of arguments");
+        assert!(!other.is_missing_function());
+    }
+}
