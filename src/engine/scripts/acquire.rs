@@ -1,14 +1,11 @@
 //! `lua/acquire.lua`: one try to take a lock, without queueing.
 
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::{Cmd, Value};
 
-use super::{lease, lock_function, unexpected, LockScript, Pairs};
+use super::{lease, unexpected, LockScript, Pairs};
 use crate::engine::{millis, Holder, Lease};
-
-static FUNCTION: LazyLock<String> = lock_function!("acquire");
 
 pub struct Acquire<'a> {
     pub owner: &'a str,
@@ -28,10 +25,6 @@ pub enum Reply {
 impl LockScript for Acquire<'_> {
     const NAME: &'static str = "acquire";
     type Reply = Reply;
-
-    fn function() -> &'static str {
-        &FUNCTION
-    }
 
     fn args(&self, cmd: &mut Cmd) {
         cmd.arg(self.owner)

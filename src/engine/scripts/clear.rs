@@ -1,12 +1,8 @@
 //! `lua/clear.lua`: force-clears a resource: its lease and every queued ticket end.
 
-use std::sync::LazyLock;
-
 use redis::{Cmd, Value};
 
-use super::{lock_function, unexpected, LockScript, Pairs};
-
-static FUNCTION: LazyLock<String> = lock_function!("clear");
+use super::{unexpected, LockScript, Pairs};
 
 pub struct Clear<'a> {
     pub reason: &'a str,
@@ -16,10 +12,6 @@ impl LockScript for Clear<'_> {
     const NAME: &'static str = "clear";
     /// How many tickets ended.
     type Reply = u64;
-
-    fn function() -> &'static str {
-        &FUNCTION
-    }
 
     fn args(&self, cmd: &mut Cmd) {
         cmd.arg(self.reason);

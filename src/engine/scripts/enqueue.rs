@@ -1,13 +1,9 @@
 //! `lua/enqueue.lua`: a ticket takes the lock or joins its queue, without blocking.
 
-use std::sync::LazyLock;
-
 use redis::{Cmd, Value};
 
-use super::{lease, lock_function, unexpected, LockScript, Pairs};
+use super::{lease, unexpected, LockScript, Pairs};
 use crate::engine::{millis, Lease, TicketSpec};
-
-static FUNCTION: LazyLock<String> = lock_function!("enqueue");
 
 pub struct Enqueue<'a> {
     pub spec: &'a TicketSpec<'a>,
@@ -27,10 +23,6 @@ pub enum Reply {
 impl LockScript for Enqueue<'_> {
     const NAME: &'static str = "enqueue";
     type Reply = Reply;
-
-    fn function() -> &'static str {
-        &FUNCTION
-    }
 
     fn args(&self, cmd: &mut Cmd) {
         cmd.arg(self.spec.ticket)

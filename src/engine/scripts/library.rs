@@ -47,9 +47,21 @@ pub static LIBRARY: LazyLock<Library> = LazyLock::new(|| {
     Library { name, code }
 });
 
-/// The function that runs lock script `script`.
-pub fn function(script: &str) -> String {
-    format!("{}_{script}", LIBRARY.name)
+/// Every lock script's function name, made once.
+static FUNCTIONS: LazyLock<Vec<(&'static str, String)>> = LazyLock::new(|| {
+    SCRIPTS
+        .iter()
+        .map(|(script, _)| (*script, format!("{}_{script}", LIBRARY.name)))
+        .collect()
+});
+
+/// The function that runs lock script `script` ("" for a script not in the library, which
+/// Redis then refuses as unknown: a test checks every wrapper names one that is).
+pub fn function(script: &str) -> &'static str {
+    FUNCTIONS
+        .iter()
+        .find(|(name, _)| *name == script)
+        .map_or("", |(_, function)| function.as_str())
 }
 
 /// Whether `script` is in the library (for the wrappers' test).

@@ -1,24 +1,16 @@
 //! `lua/list_tickets.lua`: every ticket of a resource, holder first, then the queue, then
 //! released ones newest first.
 
-use std::sync::LazyLock;
-
 use redis::{Cmd, Value};
 
-use super::{lock_function, unexpected, LockScript, Pairs};
+use super::{unexpected, LockScript, Pairs};
 use crate::engine::{TicketRecord, TicketStatus};
-
-static FUNCTION: LazyLock<String> = lock_function!("list_tickets");
 
 pub struct ListTickets;
 
 impl LockScript for ListTickets {
     const NAME: &'static str = "list_tickets";
     type Reply = Vec<TicketRecord>;
-
-    fn function() -> &'static str {
-        &FUNCTION
-    }
 
     fn args(&self, _: &mut Cmd) {}
 

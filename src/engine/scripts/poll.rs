@@ -1,13 +1,9 @@
 //! `lua/poll.lua`: a ticket's sign of life, and its claim of a hand-off.
 
-use std::sync::LazyLock;
-
 use redis::{Cmd, Value};
 
-use super::{lease, lock_function, unexpected, LockScript, Pairs};
+use super::{lease, unexpected, LockScript, Pairs};
 use crate::engine::Poll as Outcome;
-
-static FUNCTION: LazyLock<String> = lock_function!("poll");
 
 pub struct Poll<'a> {
     pub ticket: &'a str,
@@ -22,10 +18,6 @@ pub enum Reply {
 impl LockScript for Poll<'_> {
     const NAME: &'static str = "poll";
     type Reply = Reply;
-
-    fn function() -> &'static str {
-        &FUNCTION
-    }
 
     fn args(&self, cmd: &mut Cmd) {
         cmd.arg(self.ticket).arg(self.nonce);

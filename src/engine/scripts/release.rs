@@ -1,13 +1,9 @@
 //! `lua/release.lua`: the holder gives the lock up.
 
-use std::sync::LazyLock;
-
 use redis::{Cmd, Value};
 
-use super::{lock_function, unexpected, LockScript, Pairs};
+use super::{unexpected, LockScript, Pairs};
 use crate::engine::Release as Outcome;
-
-static FUNCTION: LazyLock<String> = lock_function!("release");
 
 pub struct Release<'a> {
     pub owner: &'a str,
@@ -16,10 +12,6 @@ pub struct Release<'a> {
 impl LockScript for Release<'_> {
     const NAME: &'static str = "release";
     type Reply = Outcome;
-
-    fn function() -> &'static str {
-        &FUNCTION
-    }
 
     fn args(&self, cmd: &mut Cmd) {
         cmd.arg(self.owner);

@@ -1,14 +1,11 @@
 //! `lua/renew.lua`: the holder extends (and so confirms) its lease.
 
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::{Cmd, Value};
 
-use super::{lock_function, unexpected, LockScript, Pairs};
+use super::{unexpected, LockScript, Pairs};
 use crate::engine::{millis, Renew as Outcome};
-
-static FUNCTION: LazyLock<String> = lock_function!("renew");
 
 pub struct Renew<'a> {
     pub owner: &'a str,
@@ -19,10 +16,6 @@ pub struct Renew<'a> {
 impl LockScript for Renew<'_> {
     const NAME: &'static str = "renew";
     type Reply = Outcome;
-
-    fn function() -> &'static str {
-        &FUNCTION
-    }
 
     fn args(&self, cmd: &mut Cmd) {
         cmd.arg(self.owner).arg(self.nonce).arg(millis(self.lease));

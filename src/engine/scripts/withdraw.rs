@@ -1,14 +1,11 @@
 //! `lua/withdraw.lua`: a ticket gives up, or a gateway takes back a request it could not finish.
 
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::{Cmd, Value};
 
-use super::{lock_function, unexpected, LockScript, Pairs};
+use super::{unexpected, LockScript, Pairs};
 use crate::engine::{millis, Withdraw as Outcome};
-
-static FUNCTION: LazyLock<String> = lock_function!("withdraw");
 
 pub struct Withdraw<'a> {
     pub ticket: &'a str,
@@ -23,10 +20,6 @@ pub struct Withdraw<'a> {
 impl LockScript for Withdraw<'_> {
     const NAME: &'static str = "withdraw";
     type Reply = Outcome;
-
-    fn function() -> &'static str {
-        &FUNCTION
-    }
 
     fn args(&self, cmd: &mut Cmd) {
         cmd.arg(self.ticket)
