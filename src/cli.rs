@@ -3,15 +3,11 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use poem_openapi::types::ToJSON;
+use clap::{FromArgMatches, Parser, Subcommand};
 
-use crate::accounts::{self, AccountError};
-use crate::admin::{
-    CreatedLockableAccount, LockableAccountView, RevokedAccount, RevokedUser, SynchronizeUserView,
-};
+use crate::admin::AdminTools;
 use crate::config::{Overrides, Settings};
-use crate::domain::lockable::{AccountChanges, Plan};
+use crate::dialects::DIALECTS;
 use crate::engine::Engine;
 
 #[derive(Debug, Parser)]
@@ -57,70 +53,52 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, Subcommand)]
-pub enum AdminCommand {
-    /// Accounts of the lockable dialect.
-    #[command(subcommand)]
-    Lockable(LockableCommand),
-    /// Users of the synchronize dialect (they sign up themselves).
-    #[command(subcommand)]
-    Synchronize(SynchronizeCommand),
+/// `lockgate admin <dialect> ...`: one subcommand per dialect with accounts, from the registry
+/// (`dialects::DIALECTS`); each dialect parses and runs its own.
+#[derive(Debug, Clone)]
+pub struct AdminCommand {
+    dialect: String,
+    matches: clap::ArgMatches,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum SynchronizeCommand {
-    /// Print a user with its lock counts.
-    ShowUser { user_id: String },
-    /// Revoke a user: its API key stops working and its locks are released.
-    RevokeUser { user_id: String },
+fn admin_tools() -> impl Iterator<Item = (&'static str, &'static AdminTools)> {
+    DIALECTS
+        .iter()
+        .filter_map(|dialect| Some((dialect.name, dialect.admin.as_ref()?)))
 }
 
-#[derive(Debug, Subcommand)]
-pub enum LockableCommand {
-    /// Create an account; prints it with its token (shown only this once).
-    CreateAccount {
-        #[arg(long, value_enum)]
-        plan: PlanArg,
-        /// Lease in seconds (business only).
-        #[arg(long)]
-        lease_seconds: Option<u64>,
-        /// Give the account a namespace of its own (business only).
-        #[arg(long)]
-        private_namespace: Option<bool>,
-        #[arg(long)]
-        label: Option<String>,
-    },
-    /// Print an account.
-    ShowAccount { account_id: String },
-    /// Change an account; absent options keep their value.
-    UpdateAccount {
-        account_id: String,
-        #[arg(long, value_enum)]
-        plan: Option<PlanArg>,
-        #[arg(long)]
-        lease_seconds: Option<u64>,
-        #[arg(long)]
-        private_namespace: Option<bool>,
-        /// An empty label clears it.
-        #[arg(long)]
-        label: Option<String>,
-    },
-    /// Revoke an account: its token stops working and its locks are released.
-    RevokeAccount { account_id: String },
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum PlanArg {
-    Hobbyist,
-    Business,
-}
-
-impl From<PlanArg> for Plan {
-    fn from(plan: PlanArg) -> Self {
-        match plan {
-            PlanArg::Hobbyist => Plan::Hobbyist,
-            PlanArg::Business => Plan::Business,
+impl FromArgMatches for AdminCommand {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        match matches.subcommand() {
+            Some((dialect, matches)) => Ok(Self {
+                dialect: dialect.to_owned(),
+                matches: matches.clone(),
+            }),
+            None => Err(clap::Error::new(clap::error::ErrorKind::MissingSubcommand)),
         }
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Subcommand for AdminCommand {
+    fn augment_subcommands(command: clap::Command) -> clap::Command {
+        admin_tools()
+            .fold(command, |command, (_, tools)| {
+                command.subcommand((tools.cli)())
+            })
+            .subcommand_required(true)
+    }
+
+    fn augment_subcommands_for_update(command: clap::Command) -> clap::Command {
+        Self::augment_subcommands(command)
+    }
+
+    fn has_subcommand(name: &str) -> bool {
+        admin_tools().any(|(dialect, _)| dialect == name)
     }
 }
 
@@ -143,87 +121,9 @@ pub async fn run_admin(
         );
     }
     let engine = Engine::new(&settings.redis, &settings.redis.url).map_err(|e| e.to_string())?;
-    let json = match command {
-        AdminCommand::Lockable(command) => lockable(&engine, &settings, command).await,
-        AdminCommand::Synchronize(command) => synchronize(&engine, &settings, command).await,
-    }
-    .map_err(|err| err.to_string())?;
-    json.ok_or_else(|| "could not render the result".to_owned())
-}
-
-async fn synchronize(
-    engine: &Engine,
-    settings: &Settings,
-    command: SynchronizeCommand,
-) -> Result<Option<serde_json::Value>, AccountError> {
-    Ok(match command {
-        SynchronizeCommand::ShowUser { user_id } => {
-            let user =
-                accounts::get_synchronize_user(engine, &settings.synchronize, &user_id).await?;
-            SynchronizeUserView::from(user).to_json()
-        }
-        SynchronizeCommand::RevokeUser { user_id } => {
-            let released =
-                accounts::revoke_synchronize_user(engine, &settings.synchronize, &user_id).await?;
-            RevokedUser {
-                user_id,
-                released_locks: released as u64,
-            }
-            .to_json()
-        }
-    })
-}
-
-async fn lockable(
-    engine: &Engine,
-    settings: &Settings,
-    command: LockableCommand,
-) -> Result<Option<serde_json::Value>, AccountError> {
-    let rules = &settings.lockable;
-    let json = match command {
-        LockableCommand::CreateAccount {
-            plan,
-            lease_seconds,
-            private_namespace,
-            label,
-        } => {
-            let changes = AccountChanges {
-                plan: Some(plan.into()),
-                lease_seconds,
-                private_namespace,
-                label,
-            };
-            let created = accounts::create_lockable(engine, rules, &changes).await?;
-            CreatedLockableAccount::from(created).to_json()
-        }
-        LockableCommand::ShowAccount { account_id } => {
-            let account = accounts::get_lockable(engine, &account_id).await?;
-            LockableAccountView::from(account).to_json()
-        }
-        LockableCommand::UpdateAccount {
-            account_id,
-            plan,
-            lease_seconds,
-            private_namespace,
-            label,
-        } => {
-            let changes = AccountChanges {
-                plan: plan.map(Plan::from),
-                lease_seconds,
-                private_namespace,
-                label,
-            };
-            let account = accounts::update_lockable(engine, rules, &account_id, &changes).await?;
-            LockableAccountView::from(account).to_json()
-        }
-        LockableCommand::RevokeAccount { account_id } => {
-            let released = accounts::revoke_lockable(engine, &account_id).await?;
-            RevokedAccount {
-                account_id,
-                released_locks: released as u64,
-            }
-            .to_json()
-        }
-    };
-    Ok(json)
+    let tools = admin_tools()
+        .find(|(dialect, _)| *dialect == command.dialect)
+        .map(|(_, tools)| tools)
+        .ok_or_else(|| format!("no admin commands for {}", command.dialect))?;
+    (tools.run)(engine, settings, command.matches).await
 }

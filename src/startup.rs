@@ -112,7 +112,7 @@ impl Application {
 /// The whole HTTP surface: health, docs, every dialect and the admin API under its mount.
 pub fn routes(engine: &Engine, settings: &Settings) -> BoxEndpoint<'static> {
     let mut apis = dialects::all(engine, settings);
-    let admin = crate::admin::mounted(engine, settings);
+    let admin = dialects::admin(engine, settings);
     let admin_enabled = admin.is_some();
     apis.extend(admin);
     let links: Vec<DocLink> = apis
@@ -151,7 +151,7 @@ pub fn documents() -> Result<Vec<(&'static str, String)>, EngineError> {
     let engine = Engine::new(&settings.redis, "redis://127.0.0.1:6379")?;
     Ok(dialects::all(&engine, &settings)
         .into_iter()
-        .chain(crate::admin::mounted(&engine, &settings))
+        .chain(dialects::admin(&engine, &settings))
         .map(|api| (api.name, format!("{}\n", api.spec)))
         .collect())
 }

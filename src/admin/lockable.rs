@@ -1,19 +1,53 @@
 //! `/lockable/accounts`: lockable accounts, created, inspected, changed and revoked by the
 //! operator. The rules live in `domain::lockable`, the workflows in `accounts`.
 
+use clap::{FromArgMatches, Subcommand, ValueEnum};
 use poem::http::StatusCode;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use poem_openapi::types::ToJSON;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 
-use super::{AdminAuth, AdminError, AdminTags};
+use super::{AdminAuth, AdminError, AdminPart, AdminTools, CliRun};
 use crate::accounts::{self, Created};
-use crate::config::LockableSettings;
+use crate::config::{LockableSettings, Settings};
 use crate::domain::lockable::{AccountChanges, LockableAccount, Plan};
 use crate::engine::Engine;
 use crate::http::respond::{error_from, statuses, Documented};
 use crate::http::strict::JsonString;
 use crate::http::time::rfc3339_ms;
+
+/// lockable's part of the operator's tools.
+pub const TOOLS: AdminTools = AdminTools {
+    api: |engine, settings| {
+        let api = LockableAccountsApi {
+            engine: engine.clone(),
+            rules: settings.lockable.clone(),
+            token: settings.admin.token.clone(),
+        };
+        AdminPart::new("/lockable", api, settings)
+    },
+    cli: || {
+        LockableCommand::augment_subcommands(clap::Command::new("lockable"))
+            .about("Accounts of the lockable dialect")
+            .subcommand_required(true)
+    },
+    run: |engine, settings, matches| {
+        Box::pin(async move {
+            let command = LockableCommand::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+            run(&engine, &settings, command)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| "could not render the result".to_owned())
+        }) as CliRun
+    },
+};
+
+#[derive(Tags)]
+enum LockableTags {
+    /// Accounts of the lockable dialect.
+    LockableAccounts,
+}
 
 pub struct LockableAccountsApi {
     pub engine: Engine,
@@ -185,7 +219,7 @@ statuses!(UpdateFails:
 
 #[OpenApi(
     prefix_path = "/lockable/accounts",
-    tag = "AdminTags::LockableAccounts"
+    tag = "LockableTags::LockableAccounts"
 )]
 impl LockableAccountsApi {
     /// Create a lockable account
@@ -288,4 +322,108 @@ impl LockableAccountsApi {
             }))
         })
     }
+}
+
+/// `lockgate admin lockable ...`: the same operations from the command line.
+#[derive(Debug, Subcommand)]
+pub enum LockableCommand {
+    /// Create an account; prints it with its token (shown only this once).
+    CreateAccount {
+        #[arg(long, value_enum)]
+        plan: PlanArg,
+        /// Lease in seconds (business only).
+        #[arg(long)]
+        lease_seconds: Option<u64>,
+        /// Give the account a namespace of its own (business only).
+        #[arg(long)]
+        private_namespace: Option<bool>,
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Print an account.
+    ShowAccount { account_id: String },
+    /// Change an account; absent options keep their value.
+    UpdateAccount {
+        account_id: String,
+        #[arg(long, value_enum)]
+        plan: Option<PlanArg>,
+        #[arg(long)]
+        lease_seconds: Option<u64>,
+        #[arg(long)]
+        private_namespace: Option<bool>,
+        /// An empty label clears it.
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// Revoke an account: its token stops working and its locks are released.
+    RevokeAccount { account_id: String },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PlanArg {
+    Hobbyist,
+    Business,
+}
+
+impl From<PlanArg> for Plan {
+    fn from(plan: PlanArg) -> Self {
+        match plan {
+            PlanArg::Hobbyist => Plan::Hobbyist,
+            PlanArg::Business => Plan::Business,
+        }
+    }
+}
+
+async fn run(
+    engine: &Engine,
+    settings: &Settings,
+    command: LockableCommand,
+) -> Result<Option<serde_json::Value>, accounts::AccountError> {
+    let rules = &settings.lockable;
+    let json = match command {
+        LockableCommand::CreateAccount {
+            plan,
+            lease_seconds,
+            private_namespace,
+            label,
+        } => {
+            let changes = AccountChanges {
+                plan: Some(plan.into()),
+                lease_seconds,
+                private_namespace,
+                label,
+            };
+            let created = accounts::create_lockable(engine, rules, &changes).await?;
+            CreatedLockableAccount::from(created).to_json()
+        }
+        LockableCommand::ShowAccount { account_id } => {
+            let account = accounts::get_lockable(engine, &account_id).await?;
+            LockableAccountView::from(account).to_json()
+        }
+        LockableCommand::UpdateAccount {
+            account_id,
+            plan,
+            lease_seconds,
+            private_namespace,
+            label,
+        } => {
+            let changes = AccountChanges {
+                plan: plan.map(Plan::from),
+                lease_seconds,
+                private_namespace,
+                label,
+            };
+            let account = accounts::update_lockable(engine, rules, &account_id, &changes).await?;
+            LockableAccountView::from(account).to_json()
+        }
+        LockableCommand::RevokeAccount { account_id } => {
+            let released = accounts::revoke_lockable(engine, &account_id).await?;
+            RevokedAccount {
+                account_id,
+                released_locks: released as u64,
+            }
+            .to_json()
+        }
+    };
+    Ok(json)
 }

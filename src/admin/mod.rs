@@ -1,20 +1,25 @@
-//! The operator's admin API under `/admin/v1`: Bearer auth with `admin.token`; with no token
-//! configured it is disabled and every path under it answers 404 JSON.
+//! The operator's tools: the admin API under `/admin/v1` (Bearer auth with `admin.token`; with
+//! no token configured it is disabled and every path under it answers 404 JSON) and the
+//! `lockgate admin` commands. Each dialect with accounts brings its part of both ([`AdminTools`],
+//! named in its `dialects::DIALECTS` entry); this module merges the parts.
 
-/// `From<ApiError>` for response enums whose error variant is `Error(StatusCode, Json<AdminError>)`.
-mod lockable;
-mod synchronize;
+pub mod lockable;
+pub mod synchronize;
 
+use std::future::Future;
+use std::pin::Pin;
+
+use poem::endpoint::BoxEndpoint;
 use poem::http::StatusCode;
 use poem::web::Json;
-use poem::{Endpoint, IntoResponse, Response, Route};
+use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route};
 use poem_openapi::auth::Bearer;
-use poem_openapi::{Object, OpenApiService, SecurityScheme, Tags};
-use serde_json::json;
+use poem_openapi::{Object, OpenApi, OpenApiService, SecurityScheme};
+use serde_json::{json, Value};
 
 use crate::config::Settings;
 use crate::engine::Engine;
-use crate::http::mount::{assemble, Mounted};
+use crate::http::mount::{frame, Mounted};
 use crate::http::respond::Documented;
 use crate::http::ApiError;
 
@@ -24,30 +29,99 @@ pub use synchronize::{RevokedUser, SynchronizeUserView};
 pub const TITLE: &str = "lockgate admin";
 pub const VERSION: &str = "1.0.0";
 
-/// The admin API, or `None` when no token is configured.
-pub fn mounted(engine: &Engine, settings: &Settings) -> Option<Mounted> {
+/// One dialect's part of the operator's tools.
+pub struct AdminTools {
+    /// Its endpoints under the admin mount, and their document.
+    pub api: fn(&Engine, &Settings) -> AdminPart,
+    /// Its `lockgate admin <dialect>` subcommands.
+    pub cli: fn() -> clap::Command,
+    /// Runs one of them; answers the JSON to print (the admin API's shapes).
+    pub run: fn(Engine, Settings, clap::ArgMatches) -> CliRun,
+}
+
+/// A running `lockgate admin` command.
+pub type CliRun = Pin<Box<dyn Future<Output = Result<Value, String>> + Send>>;
+
+/// A dialect's admin endpoints: their paths all start with `prefix` (e.g. `/lockable`).
+pub struct AdminPart {
+    pub prefix: &'static str,
+    pub spec: Value,
+    pub endpoint: BoxEndpoint<'static>,
+}
+
+impl AdminPart {
+    /// The part served by `api`, whose paths start with `prefix`.
+    pub fn new<T: OpenApi + 'static>(prefix: &'static str, api: T, settings: &Settings) -> Self {
+        let service = OpenApiService::new(api, TITLE, VERSION).server(settings.admin.mount.clone());
+        let spec = serde_json::from_str(&service.spec()).unwrap_or(Value::Null);
+        Self {
+            prefix,
+            spec,
+            endpoint: service.boxed(),
+        }
+    }
+}
+
+/// The admin API made of `parts`, or `None` when no token is configured.
+pub fn mounted(
+    engine: &Engine,
+    settings: &Settings,
+    parts: &[fn(&Engine, &Settings) -> AdminPart],
+) -> Option<Mounted> {
     if settings.admin.token.is_empty() {
         return None;
     }
-    let lockable = lockable::LockableAccountsApi {
-        engine: engine.clone(),
-        rules: settings.lockable.clone(),
-        token: settings.admin.token.clone(),
-    };
-    let synchronize = synchronize::SynchronizeUsersApi {
-        engine: engine.clone(),
-        rules: settings.synchronize.clone(),
-        token: settings.admin.token.clone(),
-    };
-    let service = OpenApiService::new((lockable, synchronize), TITLE, VERSION);
-    Some(assemble(
+    let mut routes = Route::new();
+    let mut document = Value::Null;
+    for part in parts {
+        let part = part(engine, settings);
+        routes = routes.nest_no_strip(part.prefix, part.endpoint);
+        merge(&mut document, part.spec);
+    }
+    let spec = serde_json::to_string_pretty(&document).unwrap_or_default();
+    Some(frame(
         "admin",
         &settings.admin.mount,
-        service,
-        Route::new(),
+        spec,
+        routes,
         render,
         settings,
     ))
+}
+
+/// Adds `part`'s paths, schemas, security schemes and tags to `document` (the first part is
+/// taken whole: title, version, servers).
+fn merge(document: &mut Value, part: Value) {
+    if document.is_null() {
+        *document = part;
+        return;
+    }
+    for section in [
+        &["paths"][..],
+        &["components", "schemas"],
+        &["components", "securitySchemes"],
+    ] {
+        let Some(Value::Object(from)) = section.iter().try_fold(&part, |v, key| v.get(key)) else {
+            continue;
+        };
+        let mut into = &mut *document;
+        for key in section {
+            into = &mut into[*key];
+        }
+        if into.is_null() {
+            *into = Value::Object(serde_json::Map::new());
+        }
+        if let Value::Object(into) = into {
+            for (key, value) in from {
+                into.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    if let (Some(Value::Array(tags)), Value::Array(into)) =
+        (part.get("tags"), &mut document["tags"])
+    {
+        into.extend(tags.iter().cloned());
+    }
 }
 
 /// What answers under the admin mount when the API is disabled.
@@ -61,15 +135,6 @@ pub fn disabled() -> impl Endpoint {
     })
 }
 
-/// One tag per dialect whose accounts the admin API manages.
-#[derive(Tags)]
-enum AdminTags {
-    /// Accounts of the lockable dialect.
-    LockableAccounts,
-    /// Users of the synchronize dialect.
-    SynchronizeUsers,
-}
-
 /// Bearer auth with the configured admin token.
 #[derive(SecurityScheme)]
 #[oai(ty = "bearer", rename = "adminToken")]
@@ -77,7 +142,7 @@ pub struct AdminAuth(Bearer);
 
 impl AdminAuth {
     /// Compares in constant time, so the token cannot be guessed byte by byte from timings.
-    fn check(&self, expected: &str) -> Result<(), ApiError> {
+    pub(crate) fn check(&self, expected: &str) -> Result<(), ApiError> {
         let given = self.0.token.as_bytes();
         let expected = expected.as_bytes();
         let differs = given.len() != expected.len()

@@ -1,18 +1,53 @@
 //! `/synchronize/users`: synchronize users, created anonymously by clients; the operator looks at
 //! them and revokes them.
 
+use clap::{FromArgMatches, Subcommand};
 use poem::http::StatusCode;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::types::ToJSON;
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
-use super::{AdminAuth, AdminError, AdminTags};
+use super::{AdminAuth, AdminError, AdminPart, AdminTools, CliRun};
 use crate::accounts::{self, SynchronizeUser};
-use crate::config::SynchronizeSettings;
+use crate::config::{Settings, SynchronizeSettings};
 use crate::engine::Engine;
 use crate::http::respond::{error_from, statuses, Documented};
 use crate::http::time::rfc3339_ms;
 use crate::http::ApiError;
+
+/// synchronize's part of the operator's tools.
+pub const TOOLS: AdminTools = AdminTools {
+    api: |engine, settings| {
+        let api = SynchronizeUsersApi {
+            engine: engine.clone(),
+            rules: settings.synchronize.clone(),
+            token: settings.admin.token.clone(),
+        };
+        AdminPart::new("/synchronize", api, settings)
+    },
+    cli: || {
+        SynchronizeCommand::augment_subcommands(clap::Command::new("synchronize"))
+            .about("Users of the synchronize dialect (they sign up themselves)")
+            .subcommand_required(true)
+    },
+    run: |engine, settings, matches| {
+        Box::pin(async move {
+            let command =
+                SynchronizeCommand::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+            run(&engine, &settings, command)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| "could not render the result".to_owned())
+        }) as CliRun
+    },
+};
+
+#[derive(Tags)]
+enum SynchronizeTags {
+    /// Users of the synchronize dialect.
+    SynchronizeUsers,
+}
 
 pub struct SynchronizeUsersApi {
     pub engine: Engine,
@@ -80,7 +115,7 @@ statuses!(UserFails:
 
 #[OpenApi(
     prefix_path = "/synchronize/users",
-    tag = "AdminTags::SynchronizeUsers"
+    tag = "SynchronizeTags::SynchronizeUsers"
 )]
 impl SynchronizeUsersApi {
     /// Show a synchronize user
@@ -127,4 +162,36 @@ impl SynchronizeUsersApi {
             }))
         })
     }
+}
+
+/// `lockgate admin synchronize ...`: the same operations from the command line.
+#[derive(Debug, Subcommand)]
+pub enum SynchronizeCommand {
+    /// Print a user with its lock counts.
+    ShowUser { user_id: String },
+    /// Revoke a user: its API key stops working and its locks are released.
+    RevokeUser { user_id: String },
+}
+
+async fn run(
+    engine: &Engine,
+    settings: &Settings,
+    command: SynchronizeCommand,
+) -> Result<Option<serde_json::Value>, accounts::AccountError> {
+    Ok(match command {
+        SynchronizeCommand::ShowUser { user_id } => {
+            let user =
+                accounts::get_synchronize_user(engine, &settings.synchronize, &user_id).await?;
+            SynchronizeUserView::from(user).to_json()
+        }
+        SynchronizeCommand::RevokeUser { user_id } => {
+            let released =
+                accounts::revoke_synchronize_user(engine, &settings.synchronize, &user_id).await?;
+            RevokedUser {
+                user_id,
+                released_locks: released as u64,
+            }
+            .to_json()
+        }
+    })
 }

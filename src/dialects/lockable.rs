@@ -32,6 +32,7 @@ pub const DIALECT: super::Dialect = super::Dialect {
     name: "lockable",
     mount: |settings| &settings.lockable.mount,
     api: mounted,
+    admin: Some(crate::admin::lockable::TOOLS),
 };
 
 /// The lockable routes under the configured mount.

@@ -30,6 +30,7 @@ pub const DIALECT: super::Dialect = super::Dialect {
     name: "maas",
     mount: |settings| &settings.maas.mount,
     api: mounted,
+    admin: None,
 };
 
 /// The maas routes under the configured mount.

@@ -2,13 +2,15 @@
 //! engine, and shapes the answer; lock semantics live in the engine alone.
 //!
 //! [`DIALECTS`] is the one list of them: startup mounts them, configuration checks their
-//! mounts, the docs page and the checked-in documents list them, and the tests iterate it.
+//! mounts, the docs page and the checked-in documents list them, the admin API and the
+//! `lockgate admin` commands are made of their parts, and the tests iterate it.
 //! Adding a dialect is a module here, one line in the list, its settings, tests and document.
 
 pub mod lockable;
 pub mod maas;
 pub mod synchronize;
 
+use crate::admin::AdminTools;
 use crate::config::Settings;
 use crate::engine::Engine;
 use crate::http::mount::Mounted;
@@ -21,10 +23,22 @@ pub struct Dialect {
     pub mount: fn(&Settings) -> &str,
     /// Its routes and document, configured.
     pub api: fn(&Engine, &Settings) -> Mounted,
+    /// Its accounts in the operator's tools (admin API and `lockgate admin` commands), if it has
+    /// any.
+    pub admin: Option<AdminTools>,
 }
 
 /// Every dialect lockgate serves.
 pub const DIALECTS: &[Dialect] = &[maas::DIALECT, lockable::DIALECT, synchronize::DIALECT];
+
+/// The admin API: the parts of every dialect that has accounts, merged.
+pub fn admin(engine: &Engine, settings: &Settings) -> Option<Mounted> {
+    let parts: Vec<_> = DIALECTS
+        .iter()
+        .filter_map(|dialect| Some(dialect.admin.as_ref()?.api))
+        .collect();
+    crate::admin::mounted(engine, settings, &parts)
+}
 
 /// Every dialect, configured, in registry order.
 pub fn all(engine: &Engine, settings: &Settings) -> Vec<Mounted> {

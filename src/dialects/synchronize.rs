@@ -37,6 +37,7 @@ pub const DIALECT: super::Dialect = super::Dialect {
     name: "synchronize",
     mount: |settings| &settings.synchronize.mount,
     api: mounted,
+    admin: Some(crate::admin::synchronize::TOOLS),
 };
 
 /// The synchronize routes under the configured mount.

@@ -32,21 +32,37 @@ pub fn assemble<T: OpenApi + 'static>(
 ) -> Mounted {
     let service = service.server(mount.to_owned());
     let spec = service.spec();
+    frame(
+        name,
+        mount,
+        spec,
+        routes.nest("/", service),
+        render,
+        settings,
+    )
+}
+
+/// [`assemble`] for routes and a document made elsewhere (the admin API merges its parts').
+pub fn frame(
+    name: &'static str,
+    mount: &str,
+    spec: String,
+    routes: Route,
+    render: fn(&ApiError) -> Response,
+    settings: &Settings,
+) -> Mounted {
     let document = spec.clone();
-    let max_body = settings.server.max_body_bytes;
-    let endpoint = routes
-        .at(
-            "/openapi.json",
-            make_sync(move |_| {
-                Response::builder()
-                    .content_type("application/json")
-                    .body(document.clone())
-            }),
-        )
-        .nest("/", service);
+    let endpoint = routes.at(
+        "/openapi.json",
+        make_sync(move |_| {
+            Response::builder()
+                .content_type("application/json")
+                .body(document.clone())
+        }),
+    );
     let endpoint = middleware::DialectFrame {
         inner: endpoint,
-        max_body,
+        max_body: settings.server.max_body_bytes,
         render,
     }
     .boxed();
