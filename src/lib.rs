@@ -26,7 +26,8 @@
 //! - [`dialects`]: one file per dialect (`maas.rs`, `lockable.rs`, `synchronize.rs`): parse,
 //!   authenticate, call the engine, answer in the dialect's words. `dialects::DIALECTS` is the one
 //!   list of them.
-//! - [`admin`]: the operator's admin API. Only [`dialects`], [`admin`] and [`http`] know poem.
+//! - [`admin`]: the operator's tools: the admin API and the `lockgate admin` commands, made of
+//!   each dialect's part. Only [`dialects`], [`admin`] and [`http`] know poem.
 
 pub mod accounts;
 pub mod admin;
