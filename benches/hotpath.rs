@@ -806,10 +806,14 @@ async fn memory(redis_url: &str) {
     drop(pod);
 
     // Idle keep-alive connections, each having made one request, on another fresh gateway (an
-    // allocator keeps what the waiters freed).
+    // allocator keeps what the waiters freed). Opening them all can take longer than the default
+    // header-read timeout on a busy box, which would close the first ones before their request.
     let pod = Gateway::start(
         redis_url,
-        &[("LOCKGATE_SERVER__MAX_CONNECTIONS", cap.as_str())],
+        &[
+            ("LOCKGATE_SERVER__MAX_CONNECTIONS", cap.as_str()),
+            ("LOCKGATE_SERVER__HEADER_READ_TIMEOUT_MS", "120000"),
+        ],
     )
     .await;
     let mut warm = Http::connect(&pod.addr).await;
