@@ -6,7 +6,8 @@
 --
 -- A resource (one lock) is these keys, all sharing one Redis Cluster hash tag:
 --   lease     hash: the holder's ticket: owner, fence, acquired_ms, expires_ms, lease_ms, label,
---             created_ms, claimed ("0" while a hand-off waits to be claimed by a waiting
+--             created_ms (only when the ticket queued before; else it is acquired_ms),
+--             claimed ("0" while a hand-off waits to be claimed by a waiting
 --             gateway), nonce (the request that took or last confirmed it; "" until claimed)
 --   queue     sorted set: queued ticket -> arrival sequence (FIFO order)
 --   presence  sorted set: queued ticket -> Redis ms after which it counts as gone
@@ -110,7 +111,11 @@ local function grant(R, t, ms, claimed, label, nonce, created)
   end
   redis.call('HSET', R.lease, 'owner', t, 'fence', int(fence), 'acquired_ms', int(now_ms),
     'claimed', claimed and '1' or '0', 'lease_ms', int(ms), 'label', label,
-    'expires_ms', int(expires), 'nonce', nonce, 'created_ms', int(created))
+    'expires_ms', int(expires), 'nonce', nonce)
+  if created < now_ms then
+    -- A ticket that queued first; one granted at once was created when it was acquired.
+    redis.call('HSET', R.lease, 'created_ms', int(created))
+  end
   redis.call('PEXPIREAT', R.lease, int(expires))
   if R.info then
     redis.call('HSET', R.info, 'owner', t, 'label', label, 'fence', int(fence))
@@ -263,7 +268,8 @@ end
 -- The lease hash as a table, for a ticket's record.
 local function lease_table(R)
   local f = redis.call('HMGET', R.lease, 'lease_ms', 'label', 'created_ms', 'fence', 'acquired_ms')
-  return {lease_ms = f[1], label = f[2], created_ms = f[3], fence = f[4], acquired_ms = f[5]}
+  return {lease_ms = f[1], label = f[2], created_ms = f[3] or f[5], fence = f[4],
+    acquired_ms = f[5]}
 end
 
 -- The holder's lease ends now (released, withdrawn or cleared), recorded with `reason` when the

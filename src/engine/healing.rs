@@ -21,8 +21,10 @@ pub(super) const REMEMBER_WITHDRAWAL: Duration = Duration::from_secs(60);
 /// would free has mostly run out, and the queue's liveness has dropped the ticket.
 const GIVE_UP_AFTER: Duration = Duration::from_secs(600);
 
-/// Unique per process start, so nonces of different gateways never meet.
-static PROCESS: LazyLock<String> = LazyLock::new(|| uuid::Uuid::new_v4().simple().to_string());
+/// Unique per process start (64 random bits), so nonces of different gateways never meet; short,
+/// since every lease stores one.
+static PROCESS: LazyLock<String> =
+    LazyLock::new(|| format!("{:x}", uuid::Uuid::new_v4().as_u64_pair().0));
 
 impl Engine {
     /// A new request nonce: the lease and the withdrawal record name the request by it.
