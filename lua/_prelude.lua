@@ -26,12 +26,15 @@
 -- every waiter learns when the lease it waits behind ends; "*" wakes every waiter.
 
 -- Redis's clock, never a pod's: milliseconds and microseconds since the epoch, read once at the
--- start of every call (by the wrapper library.rs puts around each script).
-local now_ms, now_us = 0, 0
+-- start of every call (by the wrapper library.rs puts around each script). `at_ms` is when what
+-- the call records happened: now, except while promote() catches up with leases that ended
+-- before the call (then it is the instant each ended).
+local now_ms, now_us, at_ms = 0, 0, 0
 local function now()
   local t = redis.call('TIME')
   now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
   now_ms = math.floor(now_us / 1000)
+  at_ms = now_ms
 end
 
 -- Numbers as integer strings: Lua 5.1 would print 16-digit values in exponent form.
@@ -71,18 +74,24 @@ local function record_change(R, until_ms)
   if not R.info then
     return
   end
-  redis.call('HSETNX', R.info, 'created_ms', int(now_ms))
-  redis.call('HSET', R.info, 'updated_ms', int(now_ms))
+  redis.call('HSETNX', R.info, 'created_ms', int(at_ms))
+  redis.call('HSET', R.info, 'updated_ms', int(at_ms))
   local info_end = until_ms + R.retention_ms
   redis.call('PEXPIREAT', R.info, int(info_end))
-  redis.call('ZADD', R.index, int(now_ms), R.name)
+  redis.call('ZADD', R.index, int(at_ms), R.name)
   extend_expiry(R.index, info_end)
+end
+
+-- When the lease hash goes: with its lease, or, where ticket records are kept, that long after
+-- it, so promote() still finds the lease that ended and records it as it was.
+local function lease_key_end(R, expires)
+  return expires + math.max(R.keep_ms, 0)
 end
 
 -- Sets the lease to end at `expires` (Redis ms), as hash field and key expiry.
 local function set_expiry(R, expires)
   redis.call('HSET', R.lease, 'expires_ms', int(expires))
-  redis.call('PEXPIREAT', R.lease, int(expires))
+  redis.call('PEXPIREAT', R.lease, int(lease_key_end(R, expires)))
   record_change(R, expires)
 end
 
@@ -105,18 +114,18 @@ end
 -- vanished cannot keep the lock for a whole lease.
 local function grant(R, t, ms, claimed, label, nonce, created)
   local fence = next_fence(R, ms)
-  local expires = now_ms + ms
+  local expires = at_ms + ms
   if not claimed then
-    expires = now_ms + math.min(ms, R.claim_ms)
+    expires = at_ms + math.min(ms, R.claim_ms)
   end
-  redis.call('HSET', R.lease, 'owner', t, 'fence', int(fence), 'acquired_ms', int(now_ms),
+  redis.call('HSET', R.lease, 'owner', t, 'fence', int(fence), 'acquired_ms', int(at_ms),
     'claimed', claimed and '1' or '0', 'lease_ms', int(ms), 'label', label,
     'expires_ms', int(expires), 'nonce', nonce)
-  if created < now_ms then
+  if created < at_ms then
     -- A ticket that queued first; one granted at once was created when it was acquired.
     redis.call('HSET', R.lease, 'created_ms', int(created))
   end
-  redis.call('PEXPIREAT', R.lease, int(expires))
+  redis.call('PEXPIREAT', R.lease, int(lease_key_end(R, expires)))
   if R.info then
     redis.call('HSET', R.info, 'owner', t, 'label', label, 'fence', int(fence))
     record_change(R, expires)
@@ -155,7 +164,7 @@ local function end_ticket(R, t, reason, held)
     drop_ticket_fields(R, t)
     return
   end
-  local record = {t .. '|status', 'released', t .. '|reason', reason, t .. '|updated', int(now_ms)}
+  local record = {t .. '|status', 'released', t .. '|reason', reason, t .. '|updated', int(at_ms)}
   if held then
     for _, pair in ipairs({{'|lease', held.lease_ms}, {'|label', held.label},
         {'|created', held.created_ms}, {'|fence', held.fence}, {'|start', held.acquired_ms}}) do
@@ -164,7 +173,7 @@ local function end_ticket(R, t, reason, held)
     end
   end
   redis.call('HSET', R.tickets, unpack(record))
-  local gone = now_ms + R.keep_ms
+  local gone = at_ms + R.keep_ms
   redis.call('ZADD', R.ended, int(gone), 'r:' .. t)
   keep_records(R, gone)
 end
@@ -182,12 +191,13 @@ local function trim_ended(R)
   end
 end
 
--- Drops queued tickets that gave no sign of life in time (their gateway or client went away).
+-- Drops queued tickets that gave no sign of life in time (their gateway or client went away),
+-- as of `at_ms`.
 local function prune_gone(R)
-  local gone = redis.call('ZRANGEBYSCORE', R.presence, '-inf', '(' .. int(now_ms))
+  local gone = redis.call('ZRANGEBYSCORE', R.presence, '-inf', '(' .. int(at_ms))
   for _, t in ipairs(gone) do
     dequeue(R, t)
-    end_ticket(R, t, 'dropped: no sign of life within its idle time', nil)
+    end_ticket(R, t, 'dropped_idle', nil)
   end
 end
 
@@ -227,18 +237,18 @@ local function hand_off(R)
     end
     dequeue(R, head)
     if silent then
-      end_ticket(R, head, 'dropped: its gateway gave no sign of life', nil)
+      end_ticket(R, head, 'dropped_idle', nil)
     else
       drop_ticket_fields(R, head)
     end
     -- A ticket whose fields expired with its liveness is gone: pass it over.
     if f[1] and not silent then
       local _, expires = grant(R, head, tonumber(f[1]), not gateway, f[3] or '', '',
-        tonumber(f[4] or now_ms))
-      local message = head .. ' ' .. int(expires - now_ms)
+        tonumber(f[4] or at_ms))
+      local message = head .. ' ' .. int(math.max(expires - now_ms, 0))
       if gateway then
         message = message .. ' u'
-        redis.call('HSET', R.tickets, '~handoff', int(now_ms))
+        redis.call('HSET', R.tickets, '~handoff', int(at_ms))
       end
       redis.call('PUBLISH', R.channel, message)
       return head
@@ -255,16 +265,6 @@ local function keep_queued(R, t, live_ms)
   keep_records(R, until_ms)
 end
 
--- Runs first in every lock script, which is how a lease that simply expired reaches the queue.
--- Returns the holder's ticket after any hand-off, or nil when the lock is free and nobody waits.
-local function promote(R)
-  local holder = lease_field(R, 'owner')
-  if holder then
-    return holder
-  end
-  return hand_off(R)
-end
-
 -- The lease hash as a table, for a ticket's record.
 local function lease_table(R)
   local f = redis.call('HMGET', R.lease, 'lease_ms', 'label', 'created_ms', 'fence', 'acquired_ms')
@@ -279,11 +279,46 @@ end
 local function end_lease(R, holder, reason)
   local held = R.keep_ms > 0 and lease_table(R)
   redis.call('DEL', R.lease)
-  record_change(R, now_ms)
+  record_change(R, at_ms)
   if held then
     end_ticket(R, holder, reason, held)
   end
   hand_off(R)
+end
+
+-- Runs first in every lock script, which is how a lease that simply expired reaches the queue.
+-- Returns the holder's ticket after any hand-off, or nil when the lock is free and nobody waits.
+-- Where ticket records are kept, a lease that ended before this call is ended as of the instant
+-- it ended (status "expired"), and the queue moves on from that instant: the next holder's
+-- lease starts then, tickets idle by then are dropped, and so on until a lease runs now. So
+-- whatever asks, at whatever moment, sees the resource as it is at that moment.
+local function promote(R)
+  local holder = lease_field(R, 'owner')
+  if not holder then
+    return hand_off(R)
+  end
+  if R.keep_ms > 0 then
+    while holder do
+      local expires = tonumber(lease_field(R, 'expires_ms'))
+      if expires > now_ms then
+        break
+      end
+      at_ms = expires
+      end_lease(R, holder, 'expired')
+      holder = lease_field(R, 'owner')
+    end
+    at_ms = now_ms
+  end
+  return holder
+end
+
+-- Ms until the running lease ends (-2 when there is none).
+local function lease_ttl(R)
+  local expires = lease_field(R, 'expires_ms')
+  if not expires then
+    return -2
+  end
+  return math.max(tonumber(expires) - now_ms, 0)
 end
 
 -- 1-based position of a queued ticket, or nil.

@@ -35,4 +35,4 @@ if label ~= '' and f[1] == label and f[2] == '1' then
   return {'status', 'resumed', 'owner', holder, 'fence', tonumber(f[3]), 'expires_ms', expires,
     'acquired_ms', tonumber(f[4])}
 end
-return {'status', 'busy', 'ttl_ms', redis.call('PTTL', R.lease), 'label', f[1] or ''}
+return {'status', 'busy', 'ttl_ms', lease_ttl(R), 'label', f[1] or ''}

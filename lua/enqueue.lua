@@ -41,4 +41,4 @@ if not redis.call('ZSCORE', R.queue, t) then
     t .. '|claim', claim, t .. '|label', label, t .. '|created', int(now_ms))
   keep_queued(R, t, live_ms)
 end
-return {'status', 'queued', 'position', position(R, t), 'ttl_ms', redis.call('PTTL', R.lease)}
+return {'status', 'queued', 'position', position(R, t), 'ttl_ms', lease_ttl(R)}

@@ -39,6 +39,6 @@ end
 local at = position(R, t)
 if at then
   keep_queued(R, t, tonumber(redis.call('HGET', R.tickets, t .. '|live') or '0'))
-  return {'status', 'queued', 'position', at, 'ttl_ms', redis.call('PTTL', R.lease)}
+  return {'status', 'queued', 'position', at, 'ttl_ms', lease_ttl(R)}
 end
 return ended_reply(R, t)

@@ -21,5 +21,5 @@ end
 if holder ~= owner then
   return {'status', 'not_owner'}
 end
-end_lease(R, owner, 'released by its holder')
+end_lease(R, owner, 'released')
 return {'status', 'released'}

@@ -7,7 +7,7 @@
 -- KEYS[1..6] (8 for a grouped lock): the resource's keys, see _prelude.lua.
 -- ARGV[1] the ticket (owner token)
 -- ARGV[2] the nonce of the request taken back, or "" to end the ticket whatever took it
--- ARGV[3] the reason, kept in the ticket's record
+-- ARGV[3] the reason kept in the ticket's record: withdrawn, released or force_released
 -- ARGV[4] how long the withdrawal is remembered, in ms
 -- ARGV[5..10] the resource's settings, see resource() in _prelude.lua
 -- Returns name/value pairs:

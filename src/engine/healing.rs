@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Engine, LockKeys, Withdraw};
+use super::{EndReason, Engine, LockKeys, Withdraw};
 
 /// How long a withdrawn request is remembered in Redis: far longer than a call can sit in a
 /// connection's buffer once Redis answers again.
@@ -52,9 +52,8 @@ impl Engine {
                     return;
                 };
                 let engine = Engine { inner };
-                let reason = "withdrawn: the gateway could not complete the request";
                 match engine
-                    .withdraw_at(&keys, &ticket, Some(&nonce), reason)
+                    .withdraw_at(&keys, &ticket, Some(&nonce), EndReason::Withdrawn)
                     .await
                 {
                     Ok(outcome) => {

@@ -34,8 +34,8 @@ pub use error::EngineError;
 pub use keys::{GroupedKeys, KeyBuilder, LockKeys, LockRef, Namespace, NamespaceError};
 pub use notifier::Notifier;
 pub use outcome::{
-    Acquire, Enqueue, Holder, Lease, Liveness, LockRecord, LockState, Poll, Release, Renew,
-    TicketRecord, TicketSpec, TicketStatus, TryAcquire, Withdraw,
+    Acquire, EndReason, Enqueue, Holder, Lease, Liveness, LockRecord, LockState, Poll, Release,
+    Renew, TicketRecord, TicketSpec, TicketStatus, TryAcquire, Withdraw,
 };
 pub use rate::Window;
 

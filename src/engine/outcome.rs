@@ -126,9 +126,9 @@ pub enum Poll {
         position: u64,
         holder_ttl_ms: i64,
     },
-    /// The ticket ended (released, withdrawn, dropped, cleared); its record is still kept.
+    /// The ticket ended; its record is still kept.
     Released {
-        reason: String,
+        reason: EndReason,
     },
     /// No such ticket, or its record is gone.
     Unknown,
@@ -172,7 +172,51 @@ pub enum TicketStatus {
         position: u64,
     },
     Released {
-        reason: String,
+        reason: EndReason,
         released_at_ms: i64,
     },
+}
+
+/// Why a ticket ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// Its holder released it.
+    Released,
+    /// Someone other than its holder released it.
+    ForceReleased,
+    /// It gave up while queued, or its gateway took back a request it could not finish.
+    Withdrawn,
+    /// Its lease ran out.
+    Expired,
+    /// It gave no sign of life within its idle time while queued.
+    DroppedIdle,
+    /// The whole resource was cleared.
+    Cleared,
+}
+
+impl EndReason {
+    const ALL: [EndReason; 6] = [
+        EndReason::Released,
+        EndReason::ForceReleased,
+        EndReason::Withdrawn,
+        EndReason::Expired,
+        EndReason::DroppedIdle,
+        EndReason::Cleared,
+    ];
+
+    /// As the scripts store it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Released => "released",
+            EndReason::ForceReleased => "force_released",
+            EndReason::Withdrawn => "withdrawn",
+            EndReason::Expired => "expired",
+            EndReason::DroppedIdle => "dropped_idle",
+            EndReason::Cleared => "cleared",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|reason| reason.as_str() == text)
+    }
 }

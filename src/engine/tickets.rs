@@ -3,8 +3,8 @@
 
 use super::scripts::{clear, enqueue, list_tickets, poll, withdraw};
 use super::{
-    millis, Engine, EngineError, Enqueue, Liveness, LockKeys, LockRef, Poll, TicketRecord,
-    TicketSpec, Withdraw,
+    millis, EndReason, Engine, EngineError, Enqueue, Liveness, LockKeys, LockRef, Poll,
+    TicketRecord, TicketSpec, Withdraw,
 };
 
 impl Engine {
@@ -78,7 +78,7 @@ impl Engine {
         &self,
         lock: &LockRef,
         ticket: &str,
-        reason: &str,
+        reason: EndReason,
     ) -> Result<Withdraw, EngineError> {
         let keys = self.inner.keys.lock(lock);
         self.withdraw_at(&keys, ticket, None, reason).await
@@ -89,7 +89,7 @@ impl Engine {
         keys: &LockKeys,
         ticket: &str,
         nonce: Option<&str>,
-        reason: &str,
+        reason: EndReason,
     ) -> Result<Withdraw, EngineError> {
         let script = withdraw::Withdraw {
             ticket,
@@ -107,11 +107,11 @@ impl Engine {
         self.run_lock(&keys, &list_tickets::ListTickets).await
     }
 
-    /// Force-clears the lock: its lease and every queued ticket end with `reason`; waiters are
+    /// Force-clears the lock: its lease and every queued ticket end (`cleared`); waiters are
     /// woken to learn it. Returns how many tickets ended.
-    pub async fn clear(&self, lock: &LockRef, reason: &str) -> Result<u64, EngineError> {
+    pub async fn clear(&self, lock: &LockRef) -> Result<u64, EngineError> {
         let keys = self.inner.keys.lock(lock);
-        self.run_lock(&keys, &clear::Clear { reason }).await
+        self.run_lock(&keys, &clear::Clear).await
     }
 }
 

@@ -11,8 +11,8 @@ use tokio::time::Instant;
 
 use super::notifier::Wake;
 use super::{
-    Acquire, Engine, EngineError, Enqueue, Holder, Liveness, LockKeys, LockRef, Owner, Poll,
-    TicketSpec, TryAcquire,
+    Acquire, EndReason, Engine, EngineError, Enqueue, Holder, Liveness, LockKeys, LockRef, Owner,
+    Poll, TicketSpec, TryAcquire,
 };
 
 impl Engine {
@@ -145,7 +145,7 @@ struct QueueGuard {
 
 impl QueueGuard {
     async fn leave(&mut self) -> Result<(), EngineError> {
-        let reason = "withdrawn: the waiter gave up";
+        let reason = EndReason::Withdrawn;
         let left = self
             .engine
             .withdraw_at(&self.keys, &self.ticket, Some(&self.nonce), reason)

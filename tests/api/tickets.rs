@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use lockgate::domain::LockName;
 use lockgate::engine::{
-    Engine, Enqueue, Liveness, LockRef, Namespace, Poll, TicketSpec, TicketStatus, Withdraw,
+    EndReason, Engine, Enqueue, Liveness, LockRef, Namespace, Poll, TicketSpec, TicketStatus,
+    Withdraw,
 };
 
 use crate::helpers::{spawn_app, spawn_app_with};
@@ -61,7 +62,10 @@ async fn tickets_queue_in_order_and_the_head_is_promoted_on_release() {
         Poll::Queued { position: 2, .. }
     ));
 
-    let released = engine.withdraw(&lock, "t1", "done").await.expect("release");
+    let released = engine
+        .withdraw(&lock, "t1", EndReason::Released)
+        .await
+        .expect("release");
     assert_eq!(released, Withdraw::Released);
     let Poll::Acquired(next) = engine.poll(&lock, "t2").await.expect("poll") else {
         panic!("t2 was promoted")
@@ -74,7 +78,7 @@ async fn tickets_queue_in_order_and_the_head_is_promoted_on_release() {
     assert_eq!(
         engine.poll(&lock, "t1").await.expect("poll"),
         Poll::Released {
-            reason: "done".into()
+            reason: EndReason::Released
         }
     );
     assert_eq!(
@@ -94,10 +98,16 @@ async fn listing_shows_holder_queue_and_released_tickets_until_their_retention_e
     for ticket in ["a", "b", "c", "d"] {
         enqueue(engine, &lock, ticket).await;
     }
-    engine.withdraw(&lock, "a", "first done").await.expect("a");
+    engine
+        .withdraw(&lock, "a", EndReason::Released)
+        .await
+        .expect("a");
     // Release times are kept in ms: a later release must be a later ms to list first.
     tokio::time::sleep(Duration::from_millis(5)).await;
-    engine.withdraw(&lock, "c", "gave up").await.expect("c");
+    engine
+        .withdraw(&lock, "c", EndReason::Withdrawn)
+        .await
+        .expect("c");
 
     let listed = engine.tickets(&lock).await.expect("list");
     let order: Vec<(&str, &TicketStatus)> = listed
@@ -110,7 +120,13 @@ async fn listing_shows_holder_queue_and_released_tickets_until_their_retention_e
     assert_eq!(order[1].0, "d");
     assert_eq!(order[1].1, &TicketStatus::Queued { position: 1 });
     assert_eq!(order[2].0, "c", "newest released first");
-    assert!(matches!(order[2].1, TicketStatus::Released { reason, .. } if reason == "gave up"));
+    assert!(matches!(
+        order[2].1,
+        TicketStatus::Released {
+            reason: EndReason::Withdrawn,
+            ..
+        }
+    ));
     assert_eq!(order[3].0, "a");
     assert!(listed[3].fencing_token.is_some(), "a held the lock once");
     assert_eq!(listed[0].label, "b");
@@ -141,7 +157,7 @@ async fn a_ticket_without_polls_is_dropped_after_its_idle_time() {
         engine.poll(&lock, "polling").await.expect("poll");
     }
     engine
-        .withdraw(&lock, "holder", "done")
+        .withdraw(&lock, "holder", EndReason::Released)
         .await
         .expect("release");
 
@@ -149,10 +165,12 @@ async fn a_ticket_without_polls_is_dropped_after_its_idle_time() {
         engine.poll(&lock, "polling").await.expect("poll"),
         Poll::Acquired(_)
     ));
-    let Poll::Released { reason } = engine.poll(&lock, "silent").await.expect("poll") else {
-        panic!("silent ticket dropped")
-    };
-    assert!(reason.contains("no sign of life"), "{reason}");
+    assert_eq!(
+        engine.poll(&lock, "silent").await.expect("poll"),
+        Poll::Released {
+            reason: EndReason::DroppedIdle
+        }
+    );
 }
 
 /// Force-clearing ends the holder and every queued ticket; the resource is free after it.
@@ -165,20 +183,14 @@ async fn force_clear_ends_every_ticket_of_the_resource() {
         enqueue(engine, &lock, ticket).await;
     }
 
-    assert_eq!(
-        engine
-            .clear(&lock, "cleared by admin")
-            .await
-            .expect("clear"),
-        3
-    );
+    assert_eq!(engine.clear(&lock).await.expect("clear"), 3);
     let state = engine.inspect(&lock).await.expect("inspect");
     assert!(state.holder.is_none() && state.waiting == 0, "{state:?}");
     for ticket in ["x", "y", "z"] {
         assert_eq!(
             engine.poll(&lock, ticket).await.expect("poll"),
             Poll::Released {
-                reason: "cleared by admin".into()
+                reason: EndReason::Cleared
             }
         );
     }
@@ -209,7 +221,7 @@ async fn an_unclaimed_hand_off_to_a_gateway_ticket_passes_on_after_the_claim_win
     engine.enqueue(&lock, &gateway).await.expect("gw");
     enqueue(engine, &lock, "client").await;
     engine
-        .withdraw(&lock, "holder", "done")
+        .withdraw(&lock, "holder", EndReason::Released)
         .await
         .expect("release");
 
@@ -220,4 +232,113 @@ async fn an_unclaimed_hand_off_to_a_gateway_ticket_passes_on_after_the_claim_win
     let listed = engine.tickets(&lock).await.expect("list");
     assert_eq!(listed[0].ticket, "client", "{listed:?}");
     assert_eq!(listed[0].status, TicketStatus::Acquired { claimed: true });
+}
+
+fn leased<'a>(ticket: &'a str, lease: Duration, idle: Duration) -> TicketSpec<'a> {
+    TicketSpec {
+        lease,
+        ..client_ticket(ticket, ticket, idle)
+    }
+}
+
+/// Where records are kept, a lease that ends with nobody asking is ended as of that instant:
+/// whatever asks later sees it `expired`, and the next ticket holding the lock since the very
+/// millisecond it ended, a chain of short leases included.
+#[tokio::test]
+async fn lease_ends_are_handled_as_of_their_instant_however_late_the_next_call() {
+    let app = spawn_app().await;
+    let engine = &app.engine;
+    let lock = resource("repo/chain", Duration::from_secs(60));
+    let idle = Duration::from_secs(30);
+    let Enqueue::Acquired(first) = engine
+        .enqueue(&lock, &leased("a", Duration::from_millis(300), idle))
+        .await
+        .expect("a")
+    else {
+        panic!("a takes the free resource")
+    };
+    engine
+        .enqueue(&lock, &leased("b", Duration::from_millis(300), idle))
+        .await
+        .expect("b");
+    engine
+        .enqueue(&lock, &leased("c", Duration::from_secs(60), idle))
+        .await
+        .expect("c");
+
+    // Nobody calls while a's and then b's leases end.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let listed = engine.tickets(&lock).await.expect("list");
+    let by_name = |name: &str| {
+        listed
+            .iter()
+            .find(|t| t.ticket == name)
+            .unwrap_or_else(|| panic!("{name} listed: {listed:?}"))
+    };
+    let (a, b, c) = (by_name("a"), by_name("b"), by_name("c"));
+    assert!(matches!(c.status, TicketStatus::Acquired { .. }));
+    assert!(matches!(
+        a.status,
+        TicketStatus::Released { reason: EndReason::Expired, released_at_ms } if released_at_ms == first.expires_at_ms
+    ));
+    assert_eq!(
+        b.acquired_at_ms,
+        Some(first.expires_at_ms),
+        "b's lease began as a's ended"
+    );
+    let b_end = first.expires_at_ms + 300;
+    assert!(matches!(
+        b.status,
+        TicketStatus::Released { reason: EndReason::Expired, released_at_ms } if released_at_ms == b_end
+    ));
+    assert_eq!(
+        c.acquired_at_ms,
+        Some(b_end),
+        "c's lease began as b's ended"
+    );
+    assert!(c.fencing_token > b.fencing_token && b.fencing_token > a.fencing_token);
+}
+
+/// A queued ticket already idle past its idle time at the instant the lease ends is dropped
+/// then, not promoted; the next live ticket holds the lock from that instant.
+#[tokio::test]
+async fn a_head_idle_when_the_lease_ends_is_dropped_not_promoted() {
+    let app = spawn_app().await;
+    let engine = &app.engine;
+    let lock = resource("repo/idle-head", Duration::from_secs(60));
+    let Enqueue::Acquired(first) = engine
+        .enqueue(
+            &lock,
+            &leased(
+                "holder",
+                Duration::from_millis(600),
+                Duration::from_secs(30),
+            ),
+        )
+        .await
+        .expect("holder")
+    else {
+        panic!("free")
+    };
+    let lease = Duration::from_secs(60);
+    engine
+        .enqueue(&lock, &leased("idle", lease, Duration::from_millis(200)))
+        .await
+        .expect("idle");
+    engine
+        .enqueue(&lock, &leased("live", lease, Duration::from_secs(30)))
+        .await
+        .expect("live");
+
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let Poll::Acquired(lease) = engine.poll(&lock, "live").await.expect("poll") else {
+        panic!("live holds the lock")
+    };
+    assert_eq!(lease.acquired_at_ms, first.expires_at_ms);
+    assert_eq!(
+        engine.poll(&lock, "idle").await.expect("poll"),
+        Poll::Released {
+            reason: EndReason::DroppedIdle
+        }
+    );
 }

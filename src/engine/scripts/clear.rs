@@ -4,18 +4,14 @@ use redis::{Cmd, Value};
 
 use super::{unexpected, LockScript, Pairs};
 
-pub struct Clear<'a> {
-    pub reason: &'a str,
-}
+pub struct Clear;
 
-impl LockScript for Clear<'_> {
+impl LockScript for Clear {
     const NAME: &'static str = "clear";
     /// How many tickets ended.
     type Reply = u64;
 
-    fn args(&self, cmd: &mut Cmd) {
-        cmd.arg(self.reason);
-    }
+    fn args(&self, _: &mut Cmd) {}
 
     fn reply(value: Value) -> Result<u64, String> {
         let pairs = Pairs::new(value)?;

@@ -3,7 +3,7 @@
 
 use redis::{Cmd, Value};
 
-use super::{unexpected, LockScript, Pairs};
+use super::{reason, unexpected, LockScript, Pairs};
 use crate::engine::{TicketRecord, TicketStatus};
 
 pub struct ListTickets;
@@ -29,7 +29,7 @@ fn record(pairs: &Pairs) -> Result<TicketRecord, String> {
             position: pairs.count("position")?,
         },
         "released" => TicketStatus::Released {
-            reason: pairs.text("reason")?,
+            reason: reason(pairs)?,
             released_at_ms: pairs.int("updated_ms")?,
         },
         other => return Err(unexpected(other)),

@@ -163,6 +163,12 @@ fn is_name(value: &Value, name: &str) -> bool {
     }
 }
 
+/// A ticket's end reason, as stored.
+pub fn reason(pairs: &Pairs) -> Result<super::EndReason, String> {
+    let text = pairs.text("reason")?;
+    super::EndReason::parse(&text).ok_or_else(|| format!("unknown reason {text:?}"))
+}
+
 /// A status the script's header does not list.
 pub fn unexpected(status: &str) -> String {
     format!("unknown status {status:?}")

@@ -2,7 +2,7 @@
 
 use redis::{Cmd, Value};
 
-use super::{lease, unexpected, LockScript, Pairs};
+use super::{lease, reason, unexpected, LockScript, Pairs};
 use crate::engine::Poll as Outcome;
 
 pub struct Poll<'a> {
@@ -32,7 +32,7 @@ impl LockScript for Poll<'_> {
                 holder_ttl_ms: pairs.int("ttl_ms")?,
             },
             "released" => Outcome::Released {
-                reason: pairs.text("reason")?,
+                reason: reason(&pairs)?,
             },
             "unknown" => Outcome::Unknown,
             "withdrawn" => return Ok(Reply::Withdrawn),

@@ -5,13 +5,13 @@ use std::time::Duration;
 use redis::{Cmd, Value};
 
 use super::{unexpected, LockScript, Pairs};
-use crate::engine::{millis, Withdraw as Outcome};
+use crate::engine::{millis, EndReason, Withdraw as Outcome};
 
 pub struct Withdraw<'a> {
     pub ticket: &'a str,
     /// The request taken back; `None` ends the ticket whatever request took it.
     pub nonce: Option<&'a str>,
-    pub reason: &'a str,
+    pub reason: EndReason,
     /// How long the withdrawn nonce is remembered, so the request changes nothing should it
     /// still reach Redis.
     pub remember: Duration,
@@ -24,7 +24,7 @@ impl LockScript for Withdraw<'_> {
     fn args(&self, cmd: &mut Cmd) {
         cmd.arg(self.ticket)
             .arg(self.nonce.unwrap_or_default())
-            .arg(self.reason)
+            .arg(self.reason.as_str())
             .arg(millis(self.remember));
     }
 
