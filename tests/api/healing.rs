@@ -56,9 +56,11 @@ async fn a_maas_lock_answered_503_during_a_stall_is_not_held_after_redis_resumes
     tokio::time::sleep(Duration::from_millis(1500)).await;
     app.redis.thaw().await;
 
-    // The stalled call runs now; the gateway withdraws it once Redis answers.
+    // The stalled call runs now; the gateway withdraws it once Redis answers. A client of
+    // another gateway finds the mutex free.
+    let other = app.peer().await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let response = app.lock("jobs", Some(5)).await;
+    let response = other.lock("jobs", Some(5)).await;
     assert_eq!(
         response.status(),
         200,
