@@ -330,6 +330,44 @@ local function position(R, t)
   return nil
 end
 
+-- A ticket's record, as name/value pairs: ticket, status, label, lease_ms, created_ms,
+-- updated_ms, and by status: acquired: fence, acquired_ms, expires_ms, claimed (1/0); queued:
+-- position; released: reason, and if it had held the lock: fence, acquired_ms. Nil when the
+-- ticket is unknown (or its record is gone). `holder` is promote()'s answer.
+local function ticket_record(R, t, holder)
+  if t == holder then
+    local f = redis.call('HMGET', R.lease, 'label', 'lease_ms', 'created_ms', 'fence',
+      'acquired_ms', 'expires_ms', 'claimed')
+    return {'ticket', t, 'status', 'acquired', 'label', f[1] or '', 'lease_ms', tonumber(f[2]),
+      'created_ms', tonumber(f[3] or f[5]), 'updated_ms', tonumber(f[5]), 'fence', tonumber(f[4]),
+      'acquired_ms', tonumber(f[5]), 'expires_ms', tonumber(f[6]),
+      'claimed', f[7] == '1' and 1 or 0}
+  end
+  local at = redis.call('ZRANK', R.queue, t)
+  if at then
+    local f = redis.call('HMGET', R.tickets, t .. '|label', t .. '|lease', t .. '|created')
+    local created = tonumber(f[3] or '0')
+    return {'ticket', t, 'status', 'queued', 'label', f[1] or '', 'lease_ms', tonumber(f[2] or '0'),
+      'created_ms', created, 'updated_ms', created, 'position', at + 1}
+  end
+  local gone = redis.call('ZSCORE', R.ended, 'r:' .. t)
+  if not gone or tonumber(gone) < now_ms then
+    return nil
+  end
+  local f = redis.call('HMGET', R.tickets, t .. '|label', t .. '|lease', t .. '|created',
+    t .. '|reason', t .. '|updated', t .. '|fence', t .. '|start')
+  local record = {'ticket', t, 'status', 'released', 'label', f[1] or '',
+    'lease_ms', tonumber(f[2] or '0'), 'created_ms', tonumber(f[3] or '0'),
+    'updated_ms', tonumber(f[5] or '0'), 'reason', f[4] or ''}
+  if f[6] then
+    record[#record + 1] = 'fence'
+    record[#record + 1] = tonumber(f[6])
+    record[#record + 1] = 'acquired_ms'
+    record[#record + 1] = tonumber(f[7])
+  end
+  return record
+end
+
 -- The reply of a ticket that no longer waits or holds: its record while kept, or "unknown".
 local function ended_reply(R, t)
   local gone = redis.call('ZSCORE', R.ended, 'r:' .. t)

@@ -6,7 +6,8 @@
 -- ARGV[1] the ticket
 -- ARGV[2] the request's nonce: the claim records it; a withdrawn nonce changes nothing
 -- ARGV[3..8] the resource's settings, see resource() in _prelude.lua
--- Returns name/value pairs:
+-- Returns name/value pairs, each but "withdrawn" with `record` (see ticket_record() in
+-- _prelude.lua) when the ticket is known:
 --   status "acquired", fence, expires_ms, acquired_ms, lease_ms   the ticket holds the lock
 --   status "queued", position, ttl_ms        position 1 is next; ttl_ms: the holder's lease left
 --   status "released", reason                the ticket ended; its record is still kept
@@ -33,12 +34,20 @@ if holder == t then
     redis.call('PUBLISH', R.channel, t .. ' ' .. int(expires - now_ms))
   end
   return {'status', 'acquired', 'fence', tonumber(f[3]), 'expires_ms', expires,
-    'acquired_ms', tonumber(f[5]), 'lease_ms', tonumber(f[2])}
+    'acquired_ms', tonumber(f[5]), 'lease_ms', tonumber(f[2]),
+    'record', ticket_record(R, t, holder)}
 end
 
 local at = position(R, t)
 if at then
   keep_queued(R, t, tonumber(redis.call('HGET', R.tickets, t .. '|live') or '0'))
-  return {'status', 'queued', 'position', at, 'ttl_ms', lease_ttl(R)}
+  return {'status', 'queued', 'position', at, 'ttl_ms', lease_ttl(R),
+    'record', ticket_record(R, t, holder)}
 end
-return ended_reply(R, t)
+local reply = ended_reply(R, t)
+local record = ticket_record(R, t, holder)
+if record then
+  reply[#reply + 1] = 'record'
+  reply[#reply + 1] = record
+end
+return reply

@@ -10,7 +10,8 @@
 -- ARGV[3] the reason kept in the ticket's record: withdrawn, released or force_released
 -- ARGV[4] how long the withdrawal is remembered, in ms
 -- ARGV[5..10] the resource's settings, see resource() in _prelude.lua
--- Returns name/value pairs:
+-- Returns name/value pairs, with `record` (see ticket_record() in _prelude.lua) when the ticket
+-- is still known afterwards:
 --   status "released"   the ticket held the lock; it went to the next ticket or became free
 --   status "left"       the ticket was queued and is not any more
 --   status "kept"       the ticket holds a lease a later request confirmed; nothing changed
@@ -26,21 +27,32 @@ if nonce ~= '' then
 end
 
 local holder = promote(R)
+
+-- `reply` with the ticket's record as it is now, when it is known.
+local function with_record(reply)
+  local record = ticket_record(R, t, lease_field(R, 'owner'))
+  if record then
+    reply[#reply + 1] = 'record'
+    reply[#reply + 1] = record
+  end
+  return reply
+end
+
 if holder == t then
   local f = redis.call('HMGET', R.lease, 'claimed', 'nonce')
   if nonce ~= '' and f[1] == '1' and f[2] ~= nonce then
-    return {'status', 'kept'}
+    return with_record({'status', 'kept'})
   end
   if f[1] == '0' then
     -- Given up, not lapsed: the waiters behind it were not asked for a sign of life.
     redis.call('HDEL', R.tickets, '~handoff')
   end
   end_lease(R, t, reason)
-  return {'status', 'released'}
+  return with_record({'status', 'released'})
 end
 if position(R, t) then
   dequeue(R, t)
   end_ticket(R, t, reason, nil)
-  return {'status', 'left'}
+  return with_record({'status', 'left'})
 end
-return {'status', 'absent'}
+return with_record({'status', 'absent'})

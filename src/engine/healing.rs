@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{EndReason, Engine, LockKeys, Withdraw};
+use super::{EndReason, Engine, LockKeys, Ticketed, Withdraw};
 
 /// How long a withdrawn request is remembered in Redis: far longer than a call can sit in a
 /// connection's buffer once Redis answers again.
@@ -56,7 +56,7 @@ impl Engine {
                     .withdraw_at(&keys, &ticket, Some(&nonce), EndReason::Withdrawn)
                     .await
                 {
-                    Ok(outcome) => {
+                    Ok(Ticketed { outcome, .. }) => {
                         if outcome != Withdraw::Absent {
                             tracing::info!(lock = %keys.lease, ?outcome, "withdrew an unfinished request");
                         }

@@ -35,7 +35,7 @@ pub use keys::{GroupedKeys, KeyBuilder, LockKeys, LockRef, Namespace, NamespaceE
 pub use notifier::Notifier;
 pub use outcome::{
     Acquire, EndReason, Enqueue, Holder, Lease, Liveness, LockRecord, LockState, Poll, Release,
-    Renew, TicketRecord, TicketSpec, TicketStatus, TryAcquire, Withdraw,
+    Renew, TicketRecord, TicketSpec, TicketStatus, Ticketed, TryAcquire, Withdraw,
 };
 pub use rate::Window;
 

@@ -147,6 +147,14 @@ pub enum Withdraw {
     Absent,
 }
 
+/// What a ticket operation did, and the ticket's record after it (`None` once the ticket is
+/// unknown, e.g. released on a resource that keeps no records).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticketed<T> {
+    pub outcome: T,
+    pub record: Option<TicketRecord>,
+}
+
 /// One ticket of a resource, as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketRecord {
@@ -155,6 +163,8 @@ pub struct TicketRecord {
     pub label: String,
     pub lease_ms: u64,
     pub created_at_ms: i64,
+    /// Its last change: queued, acquired or released.
+    pub updated_at_ms: i64,
     /// Set once the ticket held the lock.
     pub fencing_token: Option<u64>,
     pub acquired_at_ms: Option<i64>,

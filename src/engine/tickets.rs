@@ -4,7 +4,7 @@
 use super::scripts::{clear, enqueue, list_tickets, poll, withdraw};
 use super::{
     millis, EndReason, Engine, EngineError, Enqueue, Liveness, LockKeys, LockRef, Poll,
-    TicketRecord, TicketSpec, Withdraw,
+    TicketRecord, TicketSpec, Ticketed, Withdraw,
 };
 
 impl Engine {
@@ -55,7 +55,7 @@ impl Engine {
 
     /// The ticket's sign of life: a queued ticket stays queued for its idle time from now, and
     /// a gateway-driven ticket that was handed the lock claims it.
-    pub async fn poll(&self, lock: &LockRef, ticket: &str) -> Result<Poll, EngineError> {
+    pub async fn poll(&self, lock: &LockRef, ticket: &str) -> Result<Ticketed<Poll>, EngineError> {
         let keys = self.inner.keys.lock(lock);
         self.poll_at(&keys, ticket, "").await
     }
@@ -65,7 +65,7 @@ impl Engine {
         keys: &LockKeys,
         ticket: &str,
         nonce: &str,
-    ) -> Result<Poll, EngineError> {
+    ) -> Result<Ticketed<Poll>, EngineError> {
         match self.run_lock(keys, &poll::Poll { ticket, nonce }).await? {
             poll::Reply::Outcome(outcome) => Ok(outcome),
             poll::Reply::Withdrawn => Err(withdrawn("poll")),
@@ -79,7 +79,7 @@ impl Engine {
         lock: &LockRef,
         ticket: &str,
         reason: EndReason,
-    ) -> Result<Withdraw, EngineError> {
+    ) -> Result<Ticketed<Withdraw>, EngineError> {
         let keys = self.inner.keys.lock(lock);
         self.withdraw_at(&keys, ticket, None, reason).await
     }
@@ -90,7 +90,7 @@ impl Engine {
         ticket: &str,
         nonce: Option<&str>,
         reason: EndReason,
-    ) -> Result<Withdraw, EngineError> {
+    ) -> Result<Ticketed<Withdraw>, EngineError> {
         let script = withdraw::Withdraw {
             ticket,
             nonce,

@@ -98,7 +98,7 @@ impl Engine {
             let (keys, nonce) = (&guard.keys, guard.nonce.as_str());
             next_refresh = Instant::now() + refresh;
             mid_claim = None;
-            lease_end = match self.poll_at(keys, owner, nonce).await? {
+            lease_end = match self.poll_at(keys, owner, nonce).await?.outcome {
                 Poll::Acquired(lease) => {
                     guard.armed = false;
                     return Ok(Acquire::Acquired(lease));

@@ -58,7 +58,7 @@ async fn tickets_queue_in_order_and_the_head_is_promoted_on_release() {
         Enqueue::Queued { position: 1, .. }
     ));
     assert!(matches!(
-        engine.poll(&lock, "t3").await.expect("poll"),
+        engine.poll(&lock, "t3").await.expect("poll").outcome,
         Poll::Queued { position: 2, .. }
     ));
 
@@ -66,23 +66,39 @@ async fn tickets_queue_in_order_and_the_head_is_promoted_on_release() {
         .withdraw(&lock, "t1", EndReason::Released)
         .await
         .expect("release");
-    assert_eq!(released, Withdraw::Released);
-    let Poll::Acquired(next) = engine.poll(&lock, "t2").await.expect("poll") else {
+    assert_eq!(released.outcome, Withdraw::Released);
+    // The answer carries the ticket's record as it is now.
+    let record = released.record.expect("kept");
+    assert_eq!(record.ticket, "t1");
+    assert_eq!(record.label, "t1");
+    assert_eq!(record.fencing_token, Some(lease.fencing_token));
+    assert_eq!(record.acquired_at_ms, Some(lease.acquired_at_ms));
+    assert!(matches!(
+        record.status,
+        TicketStatus::Released { reason: EndReason::Released, released_at_ms }
+            if released_at_ms == record.updated_at_ms
+    ));
+    let polled = engine.poll(&lock, "t3").await.expect("poll");
+    assert_eq!(
+        polled.record.expect("known").status,
+        TicketStatus::Queued { position: 1 }
+    );
+    let Poll::Acquired(next) = engine.poll(&lock, "t2").await.expect("poll").outcome else {
         panic!("t2 was promoted")
     };
     assert!(next.fencing_token > lease.fencing_token);
     assert!(matches!(
-        engine.poll(&lock, "t3").await.expect("poll"),
+        engine.poll(&lock, "t3").await.expect("poll").outcome,
         Poll::Queued { position: 1, .. }
     ));
     assert_eq!(
-        engine.poll(&lock, "t1").await.expect("poll"),
+        engine.poll(&lock, "t1").await.expect("poll").outcome,
         Poll::Released {
             reason: EndReason::Released
         }
     );
     assert_eq!(
-        engine.poll(&lock, "never").await.expect("poll"),
+        engine.poll(&lock, "never").await.expect("poll").outcome,
         Poll::Unknown
     );
 }
@@ -135,7 +151,10 @@ async fn listing_shows_holder_queue_and_released_tickets_until_their_retention_e
     let listed = engine.tickets(&lock).await.expect("list");
     let names: Vec<&str> = listed.iter().map(|t| t.ticket.as_str()).collect();
     assert_eq!(names, ["b", "d"], "released records expired");
-    assert_eq!(engine.poll(&lock, "a").await.expect("poll"), Poll::Unknown);
+    assert_eq!(
+        engine.poll(&lock, "a").await.expect("poll").outcome,
+        Poll::Unknown
+    );
 }
 
 /// A queued ticket whose client stops polling is dropped after its idle time (status released,
@@ -162,11 +181,11 @@ async fn a_ticket_without_polls_is_dropped_after_its_idle_time() {
         .expect("release");
 
     assert!(matches!(
-        engine.poll(&lock, "polling").await.expect("poll"),
+        engine.poll(&lock, "polling").await.expect("poll").outcome,
         Poll::Acquired(_)
     ));
     assert_eq!(
-        engine.poll(&lock, "silent").await.expect("poll"),
+        engine.poll(&lock, "silent").await.expect("poll").outcome,
         Poll::Released {
             reason: EndReason::DroppedIdle
         }
@@ -188,7 +207,7 @@ async fn force_clear_ends_every_ticket_of_the_resource() {
     assert!(state.holder.is_none() && state.waiting == 0, "{state:?}");
     for ticket in ["x", "y", "z"] {
         assert_eq!(
-            engine.poll(&lock, ticket).await.expect("poll"),
+            engine.poll(&lock, ticket).await.expect("poll").outcome,
             Poll::Released {
                 reason: EndReason::Cleared
             }
@@ -331,12 +350,12 @@ async fn a_head_idle_when_the_lease_ends_is_dropped_not_promoted() {
         .expect("live");
 
     tokio::time::sleep(Duration::from_millis(900)).await;
-    let Poll::Acquired(lease) = engine.poll(&lock, "live").await.expect("poll") else {
+    let Poll::Acquired(lease) = engine.poll(&lock, "live").await.expect("poll").outcome else {
         panic!("live holds the lock")
     };
     assert_eq!(lease.acquired_at_ms, first.expires_at_ms);
     assert_eq!(
-        engine.poll(&lock, "idle").await.expect("poll"),
+        engine.poll(&lock, "idle").await.expect("poll").outcome,
         Poll::Released {
             reason: EndReason::DroppedIdle
         }

@@ -19,7 +19,16 @@ impl LockScript for ListTickets {
     }
 }
 
-fn record(pairs: &Pairs) -> Result<TicketRecord, String> {
+/// The `record` a ticket script added to its reply, if any.
+pub fn attached(pairs: &Pairs) -> Result<Option<TicketRecord>, String> {
+    match pairs.get("record") {
+        Some(value) => Ok(Some(record(&Pairs::new(value.clone())?)?)),
+        None => Ok(None),
+    }
+}
+
+/// One ticket's record, as every ticket script writes it (`ticket_record()` in the prelude).
+pub fn record(pairs: &Pairs) -> Result<TicketRecord, String> {
     let optional = |name: &str| pairs.has(name).then(|| pairs.int(name)).transpose();
     let status = match pairs.status()?.as_str() {
         "acquired" => TicketStatus::Acquired {
@@ -40,6 +49,7 @@ fn record(pairs: &Pairs) -> Result<TicketRecord, String> {
         label: pairs.text("label")?,
         lease_ms: pairs.count("lease_ms")?,
         created_at_ms: pairs.int("created_ms")?,
+        updated_at_ms: pairs.int("updated_ms")?,
         fencing_token: optional("fence")?
             .map(u64::try_from)
             .transpose()

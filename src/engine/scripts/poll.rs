@@ -2,8 +2,9 @@
 
 use redis::{Cmd, Value};
 
+use super::list_tickets::attached;
 use super::{lease, reason, unexpected, LockScript, Pairs};
-use crate::engine::Poll as Outcome;
+use crate::engine::{Poll as Outcome, Ticketed};
 
 pub struct Poll<'a> {
     pub ticket: &'a str,
@@ -11,7 +12,7 @@ pub struct Poll<'a> {
 }
 
 pub enum Reply {
-    Outcome(Outcome),
+    Outcome(Ticketed<Outcome>),
     Withdrawn,
 }
 
@@ -38,6 +39,9 @@ impl LockScript for Poll<'_> {
             "withdrawn" => return Ok(Reply::Withdrawn),
             other => return Err(unexpected(other)),
         };
-        Ok(Reply::Outcome(outcome))
+        Ok(Reply::Outcome(Ticketed {
+            outcome,
+            record: attached(&pairs)?,
+        }))
     }
 }

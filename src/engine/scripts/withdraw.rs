@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use redis::{Cmd, Value};
 
+use super::list_tickets::attached;
 use super::{unexpected, LockScript, Pairs};
-use crate::engine::{millis, EndReason, Withdraw as Outcome};
+use crate::engine::{millis, EndReason, Ticketed, Withdraw as Outcome};
 
 pub struct Withdraw<'a> {
     pub ticket: &'a str,
@@ -19,7 +20,7 @@ pub struct Withdraw<'a> {
 
 impl LockScript for Withdraw<'_> {
     const NAME: &'static str = "withdraw";
-    type Reply = Outcome;
+    type Reply = Ticketed<Outcome>;
 
     fn args(&self, cmd: &mut Cmd) {
         cmd.arg(self.ticket)
@@ -28,13 +29,18 @@ impl LockScript for Withdraw<'_> {
             .arg(millis(self.remember));
     }
 
-    fn reply(value: Value) -> Result<Outcome, String> {
-        match Pairs::new(value)?.status()?.as_str() {
-            "released" => Ok(Outcome::Released),
-            "left" => Ok(Outcome::Left),
-            "kept" => Ok(Outcome::Kept),
-            "absent" => Ok(Outcome::Absent),
-            other => Err(unexpected(other)),
-        }
+    fn reply(value: Value) -> Result<Ticketed<Outcome>, String> {
+        let pairs = Pairs::new(value)?;
+        let outcome = match pairs.status()?.as_str() {
+            "released" => Outcome::Released,
+            "left" => Outcome::Left,
+            "kept" => Outcome::Kept,
+            "absent" => Outcome::Absent,
+            other => return Err(unexpected(other)),
+        };
+        Ok(Ticketed {
+            outcome,
+            record: attached(&pairs)?,
+        })
     }
 }
