@@ -10,7 +10,8 @@
 -- ARGV[6] "1": a gateway waits for this ticket and must claim a hand-off within the claim window
 --         (gateway-driven); "0": the client polls, and a hand-off starts its lease at once
 -- ARGV[7..12] the resource's settings, see resource() in _prelude.lua
--- Returns name/value pairs:
+-- Returns name/value pairs, with `record` (see ticket_record() in _prelude.lua) but for
+-- "withdrawn":
 --   status "acquired", fence, expires_ms, acquired_ms   the ticket holds the lock
 --   status "queued", position, ttl_ms       position 1 is next; ttl_ms: the holder's lease left
 --   status "withdrawn"                      the request was withdrawn before it ran
@@ -26,11 +27,12 @@ local holder = promote(R)
 if holder == t then
   local f = redis.call('HMGET', R.lease, 'fence', 'expires_ms', 'acquired_ms')
   return {'status', 'acquired', 'fence', tonumber(f[1]), 'expires_ms', tonumber(f[2]),
-    'acquired_ms', tonumber(f[3])}
+    'acquired_ms', tonumber(f[3]), 'record', ticket_record(R, t, holder)}
 end
 if not holder then
   local fence, expires = grant(R, t, lease_ms, true, label, nonce, now_ms)
-  return {'status', 'acquired', 'fence', fence, 'expires_ms', expires, 'acquired_ms', now_ms}
+  return {'status', 'acquired', 'fence', fence, 'expires_ms', expires, 'acquired_ms', now_ms,
+    'record', ticket_record(R, t, t)}
 end
 
 if not redis.call('ZSCORE', R.queue, t) then
@@ -41,4 +43,5 @@ if not redis.call('ZSCORE', R.queue, t) then
     t .. '|claim', claim, t .. '|label', label, t .. '|created', int(now_ms))
   keep_queued(R, t, live_ms)
 end
-return {'status', 'queued', 'position', position(R, t), 'ttl_ms', lease_ttl(R)}
+return {'status', 'queued', 'position', position(R, t), 'ttl_ms', lease_ttl(R),
+  'record', ticket_record(R, t, holder)}

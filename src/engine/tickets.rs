@@ -15,7 +15,7 @@ impl Engine {
         &self,
         lock: &LockRef,
         spec: &TicketSpec<'_>,
-    ) -> Result<Enqueue, EngineError> {
+    ) -> Result<Ticketed<Enqueue>, EngineError> {
         let keys = self.inner.keys.lock(lock);
         let nonce = self.nonce();
         self.enqueue_at(&keys, spec, &nonce).await
@@ -26,7 +26,7 @@ impl Engine {
         keys: &LockKeys,
         spec: &TicketSpec<'_>,
         nonce: &str,
-    ) -> Result<Enqueue, EngineError> {
+    ) -> Result<Ticketed<Enqueue>, EngineError> {
         let (live_ms, claim) = match spec.liveness {
             Liveness::Client { idle } => (millis(idle), false),
             Liveness::Gateway => (millis(self.inner.presence), true),
@@ -38,11 +38,7 @@ impl Engine {
             claim,
         };
         match self.run_lock(keys, &script).await {
-            Ok(enqueue::Reply::Acquired(lease)) => Ok(Enqueue::Acquired(lease)),
-            Ok(enqueue::Reply::Queued { position, ttl_ms }) => Ok(Enqueue::Queued {
-                position,
-                holder_ttl_ms: ttl_ms,
-            }),
+            Ok(enqueue::Reply::Done(done)) => Ok(done),
             Ok(enqueue::Reply::Withdrawn) => Err(withdrawn("enqueue")),
             Err(err) => {
                 if err.outcome_unknown() {

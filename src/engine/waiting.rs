@@ -58,7 +58,7 @@ impl Engine {
             armed: true,
         };
         let (keys, nonce) = (&guard.keys, guard.nonce.as_str());
-        let mut lease_end = match self.enqueue_at(keys, &spec, nonce).await? {
+        let mut lease_end = match self.enqueue_at(keys, &spec, nonce).await?.outcome {
             Enqueue::Acquired(lease) => {
                 guard.armed = false;
                 return Ok(Acquire::Acquired(lease));
@@ -106,7 +106,7 @@ impl Engine {
                 Poll::Queued { holder_ttl_ms, .. } => ends_in(holder_ttl_ms),
                 // Dropped while this gateway could not reach Redis: queue again, at the back.
                 Poll::Released { .. } | Poll::Unknown => {
-                    match self.enqueue_at(keys, &spec, nonce).await? {
+                    match self.enqueue_at(keys, &spec, nonce).await?.outcome {
                         Enqueue::Acquired(lease) => {
                             guard.armed = false;
                             return Ok(Acquire::Acquired(lease));

@@ -28,7 +28,7 @@ fn client_ticket<'a>(ticket: &'a str, label: &'a str, idle: Duration) -> TicketS
 
 async fn enqueue(engine: &Engine, lock: &LockRef, ticket: &str) -> Enqueue {
     let spec = client_ticket(ticket, ticket, Duration::from_secs(30));
-    engine.enqueue(lock, &spec).await.expect("enqueue")
+    engine.enqueue(lock, &spec).await.expect("enqueue").outcome
 }
 
 /// A free resource is acquired at once; later tickets queue in order with their positions; a
@@ -52,6 +52,14 @@ async fn tickets_queue_in_order_and_the_head_is_promoted_on_release() {
         enqueue(engine, &lock, "t3").await,
         Enqueue::Queued { position: 2, .. }
     ));
+    // The answer carries the new ticket's record.
+    let spec = client_ticket("t4", "svc", Duration::from_secs(30));
+    let fourth = engine.enqueue(&lock, &spec).await.expect("t4");
+    let record = fourth.record.expect("known");
+    assert_eq!(record.status, TicketStatus::Queued { position: 3 });
+    assert_eq!((record.label.as_str(), record.lease_ms), ("svc", 60_000));
+    assert_eq!(record.created_at_ms, record.updated_at_ms);
+    assert!(record.created_at_ms >= lease.acquired_at_ms);
     // Asking again for a queued ticket changes nothing.
     assert!(matches!(
         enqueue(engine, &lock, "t2").await,
@@ -273,6 +281,7 @@ async fn lease_ends_are_handled_as_of_their_instant_however_late_the_next_call()
         .enqueue(&lock, &leased("a", Duration::from_millis(300), idle))
         .await
         .expect("a")
+        .outcome
     else {
         panic!("a takes the free resource")
     };
@@ -336,6 +345,7 @@ async fn a_head_idle_when_the_lease_ends_is_dropped_not_promoted() {
         )
         .await
         .expect("holder")
+        .outcome
     else {
         panic!("free")
     };

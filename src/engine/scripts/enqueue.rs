@@ -2,8 +2,9 @@
 
 use redis::{Cmd, Value};
 
+use super::list_tickets::attached;
 use super::{lease, unexpected, LockScript, Pairs};
-use crate::engine::{millis, Lease, TicketSpec};
+use crate::engine::{millis, Enqueue as Outcome, TicketSpec, Ticketed};
 
 pub struct Enqueue<'a> {
     pub spec: &'a TicketSpec<'a>,
@@ -15,8 +16,7 @@ pub struct Enqueue<'a> {
 }
 
 pub enum Reply {
-    Acquired(Lease),
-    Queued { position: u64, ttl_ms: i64 },
+    Done(Ticketed<Outcome>),
     Withdrawn,
 }
 
@@ -35,14 +35,18 @@ impl LockScript for Enqueue<'_> {
 
     fn reply(value: Value) -> Result<Reply, String> {
         let pairs = Pairs::new(value)?;
-        match pairs.status()?.as_str() {
-            "acquired" => Ok(Reply::Acquired(lease(&pairs)?)),
-            "queued" => Ok(Reply::Queued {
+        let outcome = match pairs.status()?.as_str() {
+            "acquired" => Outcome::Acquired(lease(&pairs)?),
+            "queued" => Outcome::Queued {
                 position: pairs.count("position")?,
-                ttl_ms: pairs.int("ttl_ms")?,
-            }),
-            "withdrawn" => Ok(Reply::Withdrawn),
-            other => Err(unexpected(other)),
-        }
+                holder_ttl_ms: pairs.int("ttl_ms")?,
+            },
+            "withdrawn" => return Ok(Reply::Withdrawn),
+            other => return Err(unexpected(other)),
+        };
+        Ok(Reply::Done(Ticketed {
+            outcome,
+            record: attached(&pairs)?,
+        }))
     }
 }
