@@ -1,14 +1,14 @@
 //! `/lockable/accounts`: lockable accounts, created, inspected, changed and revoked by the
 //! operator. The rules live in `domain::lockable`, the workflows in `accounts`.
 
-use clap::{FromArgMatches, Subcommand, ValueEnum};
+use clap::{Subcommand, ValueEnum};
 use poem::http::StatusCode;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::types::ToJSON;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 
-use super::{AdminAuth, AdminError, AdminPart, AdminTools, CliRun};
+use super::{AdminAuth, AdminError, AdminPart, AdminTools};
 use crate::accounts::{self, Created};
 use crate::config::{LockableSettings, Settings};
 use crate::domain::lockable::{AccountChanges, LockableAccount, Plan};
@@ -33,13 +33,9 @@ pub const TOOLS: AdminTools = AdminTools {
             .subcommand_required(true)
     },
     run: |engine, settings, matches| {
-        Box::pin(async move {
-            let command = LockableCommand::from_arg_matches(&matches).map_err(|e| e.to_string())?;
-            run(&engine, &settings, command)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| "could not render the result".to_owned())
-        }) as CliRun
+        super::run_command(matches, |command| async move {
+            run(&engine, &settings, command).await
+        })
     },
 };
 

@@ -42,6 +42,22 @@ pub struct AdminTools {
 /// A running `lockgate admin` command.
 pub type CliRun = Pin<Box<dyn Future<Output = Result<Value, String>> + Send>>;
 
+/// Parses `matches` as a dialect's command enum and runs it with `run`; the JSON to print.
+pub(crate) fn run_command<C, F, Fut>(matches: clap::ArgMatches, run: F) -> CliRun
+where
+    C: clap::FromArgMatches + Send + 'static,
+    F: FnOnce(C) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Option<Value>, crate::accounts::AccountError>> + Send,
+{
+    Box::pin(async move {
+        let command = C::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+        run(command)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "could not render the result".to_owned())
+    })
+}
+
 /// A dialect's admin endpoints: their paths all start with `prefix` (e.g. `/lockable`).
 pub struct AdminPart {
     pub prefix: &'static str,

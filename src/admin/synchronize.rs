@@ -1,14 +1,14 @@
 //! `/synchronize/users`: synchronize users, created anonymously by clients; the operator looks at
 //! them and revokes them.
 
-use clap::{FromArgMatches, Subcommand};
+use clap::Subcommand;
 use poem::http::StatusCode;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::types::ToJSON;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
-use super::{AdminAuth, AdminError, AdminPart, AdminTools, CliRun};
+use super::{AdminAuth, AdminError, AdminPart, AdminTools};
 use crate::accounts::{self, SynchronizeUser};
 use crate::config::{Settings, SynchronizeSettings};
 use crate::engine::Engine;
@@ -32,14 +32,9 @@ pub const TOOLS: AdminTools = AdminTools {
             .subcommand_required(true)
     },
     run: |engine, settings, matches| {
-        Box::pin(async move {
-            let command =
-                SynchronizeCommand::from_arg_matches(&matches).map_err(|e| e.to_string())?;
-            run(&engine, &settings, command)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| "could not render the result".to_owned())
-        }) as CliRun
+        super::run_command(matches, |command| async move {
+            run(&engine, &settings, command).await
+        })
     },
 };
 
