@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{EndReason, Engine, LockKeys, Ticketed, Withdraw};
+use super::{EndReason, Engine, EngineError, LockKeys, Ticketed, Withdraw};
 
 /// How long a withdrawn request is remembered in Redis: far longer than a call can sit in a
 /// connection's buffer once Redis answers again.
@@ -36,6 +36,23 @@ impl Engine {
         nonce.push('.');
         nonce.push_str(&n.to_string());
         nonce
+    }
+
+    /// `result` as it is; when it failed with an outcome Redis left unknown, the request
+    /// `nonce` of `ticket` is withdrawn once Redis answers.
+    pub(super) fn heal_if_unknown<T>(
+        &self,
+        result: Result<T, EngineError>,
+        keys: &LockKeys,
+        ticket: &str,
+        nonce: &str,
+    ) -> Result<T, EngineError> {
+        if let Err(err) = &result {
+            if err.outcome_unknown() {
+                self.withdraw_later(keys.clone(), ticket.to_owned(), nonce.to_owned());
+            }
+        }
+        result
     }
 
     /// Withdraws the request `nonce` of `ticket` once Redis answers, in a task of its own.

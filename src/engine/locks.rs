@@ -39,15 +39,8 @@ impl Engine {
             label,
             lease,
         };
-        let reply = match self.run_lock(&keys, &script).await {
-            Ok(reply) => reply,
-            Err(err) => {
-                if err.outcome_unknown() {
-                    self.withdraw_later(keys, owner.to_owned(), nonce);
-                }
-                return Err(err);
-            }
-        };
+        let reply = self.run_lock(&keys, &script).await;
+        let reply = self.heal_if_unknown(reply, &keys, owner, &nonce)?;
         Ok(match reply {
             acquire::Reply::Acquired(lease) => TryAcquire::Acquired(lease),
             acquire::Reply::Resumed(holder) => TryAcquire::Resumed(holder),
@@ -55,12 +48,6 @@ impl Engine {
                 holder_ttl_ms: ttl_ms,
                 holder_label: label,
             },
-            acquire::Reply::Withdrawn => {
-                return Err(EngineError::reply(
-                    "acquire",
-                    "a fresh request counted as withdrawn",
-                ))
-            }
         })
     }
 

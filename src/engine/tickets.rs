@@ -37,16 +37,8 @@ impl Engine {
             live_ms,
             claim,
         };
-        match self.run_lock(keys, &script).await {
-            Ok(enqueue::Reply::Done(done)) => Ok(done),
-            Ok(enqueue::Reply::Withdrawn) => Err(withdrawn("enqueue")),
-            Err(err) => {
-                if err.outcome_unknown() {
-                    self.withdraw_later(keys.clone(), spec.ticket.to_owned(), nonce.to_owned());
-                }
-                Err(err)
-            }
-        }
+        let done = self.run_lock(keys, &script).await;
+        self.heal_if_unknown(done, keys, spec.ticket, nonce)
     }
 
     /// The ticket's sign of life: a queued ticket stays queued for its idle time from now, and
@@ -62,10 +54,7 @@ impl Engine {
         ticket: &str,
         nonce: &str,
     ) -> Result<Ticketed<Poll>, EngineError> {
-        match self.run_lock(keys, &poll::Poll { ticket, nonce }).await? {
-            poll::Reply::Outcome(outcome) => Ok(outcome),
-            poll::Reply::Withdrawn => Err(withdrawn("poll")),
-        }
+        self.run_lock(keys, &poll::Poll { ticket, nonce }).await
     }
 
     /// Ends the ticket: a queued one leaves the queue, a holding one releases the lock to the
@@ -109,10 +98,4 @@ impl Engine {
         let keys = self.inner.keys.lock(lock);
         self.run_lock(&keys, &clear::Clear).await
     }
-}
-
-/// A script found its own request withdrawn: only a request the engine gave up on can be, and
-/// the engine never goes on with one.
-fn withdrawn(op: &'static str) -> EngineError {
-    EngineError::reply(op, "the request was withdrawn before it ran")
 }

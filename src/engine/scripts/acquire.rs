@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use redis::{Cmd, Value};
 
-use super::{lease, unexpected, LockScript, Pairs};
+use super::{lease, unexpected, LockScript, Pairs, WITHDRAWN};
 use crate::engine::{millis, Holder, Lease};
 
 pub struct Acquire<'a> {
@@ -19,7 +19,6 @@ pub enum Reply {
     Acquired(Lease),
     Resumed(Holder),
     Busy { ttl_ms: i64, label: String },
-    Withdrawn,
 }
 
 impl LockScript for Acquire<'_> {
@@ -45,7 +44,7 @@ impl LockScript for Acquire<'_> {
                 ttl_ms: pairs.int("ttl_ms")?,
                 label: pairs.text("label")?,
             }),
-            "withdrawn" => Ok(Reply::Withdrawn),
+            "withdrawn" => Err(WITHDRAWN.into()),
             other => Err(unexpected(other)),
         }
     }

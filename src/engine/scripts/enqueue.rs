@@ -3,7 +3,7 @@
 use redis::{Cmd, Value};
 
 use super::list_tickets::attached;
-use super::{lease, unexpected, LockScript, Pairs};
+use super::{lease, unexpected, LockScript, Pairs, WITHDRAWN};
 use crate::engine::{millis, Enqueue as Outcome, TicketSpec, Ticketed};
 
 pub struct Enqueue<'a> {
@@ -15,14 +15,9 @@ pub struct Enqueue<'a> {
     pub claim: bool,
 }
 
-pub enum Reply {
-    Done(Ticketed<Outcome>),
-    Withdrawn,
-}
-
 impl LockScript for Enqueue<'_> {
     const NAME: &'static str = "enqueue";
-    type Reply = Reply;
+    type Reply = Ticketed<Outcome>;
 
     fn args(&self, cmd: &mut Cmd) {
         cmd.arg(self.spec.ticket)
@@ -33,7 +28,7 @@ impl LockScript for Enqueue<'_> {
             .arg(if self.claim { "1" } else { "0" });
     }
 
-    fn reply(value: Value) -> Result<Reply, String> {
+    fn reply(value: Value) -> Result<Ticketed<Outcome>, String> {
         let pairs = Pairs::new(value)?;
         let outcome = match pairs.status()?.as_str() {
             "acquired" => Outcome::Acquired(lease(&pairs)?),
@@ -41,12 +36,12 @@ impl LockScript for Enqueue<'_> {
                 position: pairs.count("position")?,
                 holder_ttl_ms: pairs.int("ttl_ms")?,
             },
-            "withdrawn" => return Ok(Reply::Withdrawn),
+            "withdrawn" => return Err(WITHDRAWN.into()),
             other => return Err(unexpected(other)),
         };
-        Ok(Reply::Done(Ticketed {
+        Ok(Ticketed {
             outcome,
             record: attached(&pairs)?,
-        }))
+        })
     }
 }

@@ -169,6 +169,10 @@ pub fn reason(pairs: &Pairs) -> Result<super::EndReason, String> {
     super::EndReason::parse(&text).ok_or_else(|| format!("unknown reason {text:?}"))
 }
 
+/// The "withdrawn" status: the script found its own request withdrawn. Only a request the
+/// engine gave up on can be, and the engine never goes on with one, so it is an error.
+pub const WITHDRAWN: &str = "the request was withdrawn before it ran";
+
 /// A status the script's header does not list.
 pub fn unexpected(status: &str) -> String {
     format!("unknown status {status:?}")

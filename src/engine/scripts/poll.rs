@@ -3,7 +3,7 @@
 use redis::{Cmd, Value};
 
 use super::list_tickets::attached;
-use super::{lease, reason, unexpected, LockScript, Pairs};
+use super::{lease, reason, unexpected, LockScript, Pairs, WITHDRAWN};
 use crate::engine::{Poll as Outcome, Ticketed};
 
 pub struct Poll<'a> {
@@ -11,20 +11,15 @@ pub struct Poll<'a> {
     pub nonce: &'a str,
 }
 
-pub enum Reply {
-    Outcome(Ticketed<Outcome>),
-    Withdrawn,
-}
-
 impl LockScript for Poll<'_> {
     const NAME: &'static str = "poll";
-    type Reply = Reply;
+    type Reply = Ticketed<Outcome>;
 
     fn args(&self, cmd: &mut Cmd) {
         cmd.arg(self.ticket).arg(self.nonce);
     }
 
-    fn reply(value: Value) -> Result<Reply, String> {
+    fn reply(value: Value) -> Result<Ticketed<Outcome>, String> {
         let pairs = Pairs::new(value)?;
         let outcome = match pairs.status()?.as_str() {
             "acquired" => Outcome::Acquired(lease(&pairs)?),
@@ -36,12 +31,12 @@ impl LockScript for Poll<'_> {
                 reason: reason(&pairs)?,
             },
             "unknown" => Outcome::Unknown,
-            "withdrawn" => return Ok(Reply::Withdrawn),
+            "withdrawn" => return Err(WITHDRAWN.into()),
             other => return Err(unexpected(other)),
         };
-        Ok(Reply::Outcome(Ticketed {
+        Ok(Ticketed {
             outcome,
             record: attached(&pairs)?,
-        }))
+        })
     }
 }
