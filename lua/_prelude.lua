@@ -192,13 +192,17 @@ local function trim_ended(R)
 end
 
 -- Drops queued tickets that gave no sign of life in time (their gateway or client went away),
--- as of `at_ms`.
+-- as of `at_ms`; each is recorded as dropped at the instant its liveness ran out.
 local function prune_gone(R)
-  local gone = redis.call('ZRANGEBYSCORE', R.presence, '-inf', '(' .. int(at_ms))
-  for _, t in ipairs(gone) do
+  local gone = redis.call('ZRANGEBYSCORE', R.presence, '-inf', '(' .. int(at_ms), 'WITHSCORES')
+  local as_of = at_ms
+  for i = 1, #gone, 2 do
+    local t = gone[i]
     dequeue(R, t)
+    at_ms = tonumber(gone[i + 1])
     end_ticket(R, t, 'dropped_idle', nil)
   end
+  at_ms = as_of
 end
 
 -- The lock is free: hands it to the longest live queued ticket, announces it on the channel,
@@ -256,13 +260,16 @@ local function hand_off(R)
   end
 end
 
--- A queued ticket gave a sign of life: it and the queue's keys last `live_ms` from now.
+-- A queued ticket gave a sign of life: it stays queued for `live_ms` from now. The queue's keys
+-- last that long, and where released records are kept, that plus their retention, so a call
+-- after the ticket went idle still finds it and records its drop.
 local function keep_queued(R, t, live_ms)
   local until_ms = now_ms + live_ms
   redis.call('ZADD', R.presence, int(until_ms), t)
-  extend_expiry(R.queue, until_ms)
-  extend_expiry(R.presence, until_ms)
-  keep_records(R, until_ms)
+  local keys_until = until_ms + R.keep_ms
+  extend_expiry(R.queue, keys_until)
+  extend_expiry(R.presence, keys_until)
+  keep_records(R, keys_until)
 end
 
 -- The lease hash as a table, for a ticket's record.

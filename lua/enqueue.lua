@@ -35,6 +35,8 @@ if not holder then
     'record', ticket_record(R, t, t)}
 end
 
+-- Tickets already gone do not count in the new one's position.
+prune_gone(R)
 if not redis.call('ZSCORE', R.queue, t) then
   trim_ended(R)
   local last = redis.call('ZRANGE', R.queue, -1, -1, 'WITHSCORES')[2]

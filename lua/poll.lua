@@ -38,6 +38,8 @@ if holder == t then
     'record', ticket_record(R, t, holder)}
 end
 
+-- A ticket idle past its liveness is dropped, not revived by a late sign of life.
+prune_gone(R)
 local at = position(R, t)
 if at then
   keep_queued(R, t, tonumber(redis.call('HGET', R.tickets, t .. '|live') or '0'))

@@ -9,15 +9,18 @@
 -- ARGV[2] the nonce of the request taken back, or "" to end the ticket whatever took it
 -- ARGV[3] the reason kept in the ticket's record: withdrawn, released or force_released
 -- ARGV[4] how long the withdrawal is remembered, in ms
--- ARGV[5..10] the resource's settings, see resource() in _prelude.lua
+-- ARGV[5] who ends it (a label), or "": when set, the reason follows from it instead of ARGV[3]:
+--         "released" when it is the holder's own label, else "force_released"; "withdrawn" for
+--         a queued ticket
+-- ARGV[6..11] the resource's settings, see resource() in _prelude.lua
 -- Returns name/value pairs, with `record` (see ticket_record() in _prelude.lua) when the ticket
 -- is still known afterwards:
 --   status "released"   the ticket held the lock; it went to the next ticket or became free
 --   status "left"       the ticket was queued and is not any more
 --   status "kept"       the ticket holds a lease a later request confirmed; nothing changed
 --   status "absent"     the ticket neither holds nor waits; nothing changed
-local t, nonce, reason, withdrawn_ms = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
-local R = resource(KEYS, ARGV, 5)
+local t, nonce, reason, withdrawn_ms, by = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local R = resource(KEYS, ARGV, 6)
 
 if nonce ~= '' then
   trim_ended(R)
@@ -43,6 +46,9 @@ if holder == t then
   if nonce ~= '' and f[1] == '1' and f[2] ~= nonce then
     return with_record({'status', 'kept'})
   end
+  if by ~= '' then
+    reason = lease_field(R, 'label') == by and 'released' or 'force_released'
+  end
   if f[1] == '0' then
     -- Given up, not lapsed: the waiters behind it were not asked for a sign of life.
     redis.call('HDEL', R.tickets, '~handoff')
@@ -51,6 +57,9 @@ if holder == t then
   return with_record({'status', 'released'})
 end
 if position(R, t) then
+  if by ~= '' then
+    reason = 'withdrawn'
+  end
   dequeue(R, t)
   end_ticket(R, t, reason, nil)
   return with_record({'status', 'left'})

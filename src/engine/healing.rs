@@ -70,7 +70,7 @@ impl Engine {
                 };
                 let engine = Engine { inner };
                 match engine
-                    .withdraw_at(&keys, &ticket, Some(&nonce), EndReason::Withdrawn)
+                    .withdraw_at(&keys, &ticket, Some(&nonce), EndReason::Withdrawn, "")
                     .await
                 {
                     Ok(Ticketed { outcome, .. }) => {

@@ -66,7 +66,21 @@ impl Engine {
         reason: EndReason,
     ) -> Result<Ticketed<Withdraw>, EngineError> {
         let keys = self.inner.keys.lock(lock);
-        self.withdraw_at(&keys, ticket, None, reason).await
+        self.withdraw_at(&keys, ticket, None, reason, "").await
+    }
+
+    /// Ends the ticket on behalf of `by` (a label): a holder's lease is `released` when `by` is
+    /// its own label, else `force_released`; a queued ticket is `withdrawn`. A ticket already
+    /// ended is left as it is (`Withdraw::Absent`, with its record while kept).
+    pub async fn end_ticket(
+        &self,
+        lock: &LockRef,
+        ticket: &str,
+        by: &str,
+    ) -> Result<Ticketed<Withdraw>, EngineError> {
+        let keys = self.inner.keys.lock(lock);
+        self.withdraw_at(&keys, ticket, None, EndReason::Released, by)
+            .await
     }
 
     pub(super) async fn withdraw_at(
@@ -75,11 +89,13 @@ impl Engine {
         ticket: &str,
         nonce: Option<&str>,
         reason: EndReason,
+        by: &str,
     ) -> Result<Ticketed<Withdraw>, EngineError> {
         let script = withdraw::Withdraw {
             ticket,
             nonce,
             reason,
+            by,
             remember: super::healing::REMEMBER_WITHDRAWAL,
         };
         self.run_lock(keys, &script).await

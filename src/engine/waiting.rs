@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use super::notifier::Wake;
 use super::{
     Acquire, EndReason, Engine, EngineError, Enqueue, Holder, Liveness, LockKeys, LockRef, Owner,
-    Poll, TicketSpec, TryAcquire,
+    Poll, TicketSpec, Ticketed, TryAcquire,
 };
 
 impl Engine {
@@ -124,6 +124,65 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Polls a client-driven ticket and, while it stays queued, waits up to `wait` for it to
+    /// get the lock: woken by a hand-off naming it, at the end of the lease it waits behind
+    /// (which nobody announces: the next poll ends it), and every third of `idle` to give the
+    /// sign of life that keeps it queued. Answers the last poll: acquired, ended, or still
+    /// queued when the wait ran out. Nothing is left to undo if the caller goes away.
+    pub async fn await_ticket(
+        &self,
+        lock: &LockRef,
+        ticket: &str,
+        wait: Duration,
+        idle: Duration,
+    ) -> Result<Ticketed<Poll>, EngineError> {
+        let keys = self.inner.keys.lock(lock);
+        if wait.is_zero() {
+            return self.poll_at(&keys, ticket, "").await;
+        }
+        let deadline = Instant::now() + wait;
+        // Subscribed before the first poll, so no hand-off after it goes unseen.
+        let mut subscription = self
+            .bounded("subscribe", async {
+                Ok(self.inner.notifier.subscribe(&keys.channel).await?)
+            })
+            .await?;
+        let mut shutdown = self.inner.shutdown.subscribe();
+        let refresh = (idle / 3).max(Duration::from_millis(100));
+        loop {
+            let polled = self.poll_at(&keys, ticket, "").await?;
+            let mut lease_end = match &polled.outcome {
+                Poll::Queued { holder_ttl_ms, .. } => ends_in(*holder_ttl_ms),
+                _ => return Ok(polled),
+            };
+            if Instant::now() >= deadline {
+                return Ok(polled);
+            }
+            let next_refresh = Instant::now() + refresh;
+            loop {
+                let wake = [Some(next_refresh), Some(deadline), lease_end]
+                    .into_iter()
+                    .flatten()
+                    .min()
+                    .unwrap_or(deadline);
+                tokio::select! {
+                    woke = subscription.next_wake(ticket) => match woke {
+                        Wake::Other { lease_ms, .. } => {
+                            lease_end = Some(Instant::now() + Duration::from_millis(lease_ms + 1));
+                        }
+                        Wake::Mine | Wake::All => break,
+                    },
+                    _ = tokio::time::sleep_until(wake) => break,
+                    _ = async { drop(shutdown.wait_for(|stopping| *stopping).await) } => {
+                        return Ok(polled);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// When a lease with `ttl_ms` left ends (just after, so it has expired in Redis); `None` for a
 /// lease without an end in sight (PTTL's -1 and -2).
 fn ends_in(ttl_ms: i64) -> Option<Instant> {
@@ -148,7 +207,7 @@ impl QueueGuard {
         let reason = EndReason::Withdrawn;
         let left = self
             .engine
-            .withdraw_at(&self.keys, &self.ticket, Some(&self.nonce), reason)
+            .withdraw_at(&self.keys, &self.ticket, Some(&self.nonce), reason, "")
             .await;
         // Only a failure whose outcome is unknown needs the retrying task of `drop`.
         if left

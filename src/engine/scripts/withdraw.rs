@@ -13,6 +13,9 @@ pub struct Withdraw<'a> {
     /// The request taken back; `None` ends the ticket whatever request took it.
     pub nonce: Option<&'a str>,
     pub reason: EndReason,
+    /// Who ends it (a label), or "": when set, the reason follows from it instead (`released`
+    /// by the holder's own label, else `force_released`; `withdrawn` while queued).
+    pub by: &'a str,
     /// How long the withdrawn nonce is remembered, so the request changes nothing should it
     /// still reach Redis.
     pub remember: Duration,
@@ -26,7 +29,8 @@ impl LockScript for Withdraw<'_> {
         cmd.arg(self.ticket)
             .arg(self.nonce.unwrap_or_default())
             .arg(self.reason.as_str())
-            .arg(millis(self.remember));
+            .arg(millis(self.remember))
+            .arg(self.by);
     }
 
     fn reply(value: Value) -> Result<Ticketed<Outcome>, String> {
