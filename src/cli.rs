@@ -8,7 +8,6 @@ use clap::{FromArgMatches, Parser, Subcommand};
 use crate::admin::AdminTools;
 use crate::config::{Overrides, Settings};
 use crate::dialects::DIALECTS;
-use crate::engine::Engine;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -113,17 +112,9 @@ pub async fn run_admin(
         redis_url,
     };
     let settings = Settings::load(config.as_deref(), &overrides).map_err(|e| e.to_string())?;
-    if settings.redis.url.is_empty() {
-        return Err(
-            "admin commands need the gateways' Redis: pass --redis-url or set \
-                    LOCKGATE_REDIS__URL (the embedded Redis of `serve` is private to it)"
-                .into(),
-        );
-    }
-    let engine = Engine::new(&settings.redis, &settings.redis.url).map_err(|e| e.to_string())?;
     let tools = admin_tools()
         .find(|(dialect, _)| *dialect == command.dialect)
         .map(|(_, tools)| tools)
         .ok_or_else(|| format!("no admin commands for {}", command.dialect))?;
-    (tools.run)(engine, settings, command.matches).await
+    (tools.run)(settings, command.matches).await
 }

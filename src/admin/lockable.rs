@@ -19,21 +19,21 @@ use crate::http::time::rfc3339_ms;
 
 /// lockable's part of the operator's tools.
 pub const TOOLS: AdminTools = AdminTools {
-    api: |engine, settings| {
+    api: Some(|engine, settings| {
         let api = LockableAccountsApi {
             engine: engine.clone(),
             rules: settings.lockable.clone(),
             token: settings.admin.token.clone(),
         };
         AdminPart::new("/lockable", api, settings)
-    },
+    }),
     cli: || {
         LockableCommand::augment_subcommands(clap::Command::new("lockable"))
             .about("Accounts of the lockable dialect")
             .subcommand_required(true)
     },
-    run: |engine, settings, matches| {
-        super::run_command(matches, |command| async move {
+    run: |settings, matches| {
+        super::run_command(settings, matches, |engine, settings, command| async move {
             run(&engine, &settings, command).await
         })
     },

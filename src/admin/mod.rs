@@ -31,27 +31,46 @@ pub const VERSION: &str = "1.0.0";
 
 /// One dialect's part of the operator's tools.
 pub struct AdminTools {
-    /// Its endpoints under the admin mount, and their document.
-    pub api: fn(&Engine, &Settings) -> AdminPart,
+    /// Its endpoints under the admin mount, and their document, if it has any.
+    pub api: Option<fn(&Engine, &Settings) -> AdminPart>,
     /// Its `lockgate admin <dialect>` subcommands.
     pub cli: fn() -> clap::Command,
     /// Runs one of them; answers the JSON to print (the admin API's shapes).
-    pub run: fn(Engine, Settings, clap::ArgMatches) -> CliRun,
+    pub run: fn(Settings, clap::ArgMatches) -> CliRun,
 }
 
 /// A running `lockgate admin` command.
 pub type CliRun = Pin<Box<dyn Future<Output = Result<Value, String>> + Send>>;
 
-/// Parses `matches` as a dialect's command enum and runs it with `run`; the JSON to print.
-pub(crate) fn run_command<C, F, Fut>(matches: clap::ArgMatches, run: F) -> CliRun
+/// The engine on the gateways' Redis, for commands that need it (the embedded Redis of `serve`
+/// is private to it, so a URL must be configured).
+pub(crate) fn connect(settings: &Settings) -> Result<Engine, String> {
+    if settings.redis.url.is_empty() {
+        return Err(
+            "this command needs the gateways' Redis: pass --redis-url or set \
+             LOCKGATE_REDIS__URL (the embedded Redis of `serve` is private to it)"
+                .into(),
+        );
+    }
+    Engine::new(&settings.redis, &settings.redis.url).map_err(|e| e.to_string())
+}
+
+/// Parses `matches` as a dialect's account command enum and runs it with `run` on the
+/// gateways' Redis; the JSON to print.
+pub(crate) fn run_command<C, F, Fut>(
+    settings: Settings,
+    matches: clap::ArgMatches,
+    run: F,
+) -> CliRun
 where
     C: clap::FromArgMatches + Send + 'static,
-    F: FnOnce(C) -> Fut + Send + 'static,
+    F: FnOnce(Engine, Settings, C) -> Fut + Send + 'static,
     Fut: Future<Output = Result<Option<Value>, crate::accounts::AccountError>> + Send,
 {
     Box::pin(async move {
         let command = C::from_arg_matches(&matches).map_err(|e| e.to_string())?;
-        run(command)
+        let engine = connect(&settings)?;
+        run(engine, settings, command)
             .await
             .map_err(|e| e.to_string())?
             .ok_or_else(|| "could not render the result".to_owned())

@@ -18,21 +18,21 @@ use crate::http::ApiError;
 
 /// synchronize's part of the operator's tools.
 pub const TOOLS: AdminTools = AdminTools {
-    api: |engine, settings| {
+    api: Some(|engine, settings| {
         let api = SynchronizeUsersApi {
             engine: engine.clone(),
             rules: settings.synchronize.clone(),
             token: settings.admin.token.clone(),
         };
         AdminPart::new("/synchronize", api, settings)
-    },
+    }),
     cli: || {
         SynchronizeCommand::augment_subcommands(clap::Command::new("synchronize"))
             .about("Users of the synchronize dialect (they sign up themselves)")
             .subcommand_required(true)
     },
-    run: |engine, settings, matches| {
-        super::run_command(matches, |command| async move {
+    run: |settings, matches| {
+        super::run_command(settings, matches, |engine, settings, command| async move {
             run(&engine, &settings, command).await
         })
     },

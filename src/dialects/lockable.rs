@@ -36,7 +36,7 @@ pub const DIALECT: super::Dialect = super::Dialect {
 };
 
 /// The lockable routes under the configured mount.
-pub fn mounted(engine: &Engine, settings: &Settings) -> Mounted {
+pub fn mounted(engine: &Engine, settings: &Settings) -> Option<Mounted> {
     let api = LockableApi {
         engine: engine.clone(),
         rules: settings.lockable.clone(),
@@ -51,7 +51,7 @@ pub fn mounted(engine: &Engine, settings: &Settings) -> Mounted {
         settings,
     );
     mounted.endpoint = mounted.endpoint.around(refuse_head).boxed();
-    mounted
+    Some(mounted)
 }
 
 /// poem answers HEAD with the GET handler, and lockable's GETs take, renew and free locks: a

@@ -34,18 +34,18 @@ pub const DIALECT: super::Dialect = super::Dialect {
 };
 
 /// The maas routes under the configured mount.
-pub fn mounted(engine: &Engine, settings: &Settings) -> Mounted {
+pub fn mounted(engine: &Engine, settings: &Settings) -> Option<Mounted> {
     let api = MaasApi::new(engine.clone(), settings.maas.clone());
     let service = OpenApiService::new(api, TITLE, VERSION);
     let routes = empty_name_routes(&["/lock/"], render);
-    assemble(
+    Some(assemble(
         DIALECT.name,
         &settings.maas.mount,
         service,
         routes,
         render,
         settings,
-    )
+    ))
 }
 
 pub struct MaasApi {

@@ -21,10 +21,11 @@ pub struct Dialect {
     pub name: &'static str,
     /// Where it is mounted, as configured.
     pub mount: fn(&Settings) -> &str,
-    /// Its routes and document, configured.
-    pub api: fn(&Engine, &Settings) -> Mounted,
-    /// Its accounts in the operator's tools (admin API and `lockgate admin` commands), if it has
-    /// any.
+    /// Its routes and document, configured; `None` when its settings leave it unserved (the
+    /// log says why).
+    pub api: fn(&Engine, &Settings) -> Option<Mounted>,
+    /// Its part of the operator's tools (admin API endpoints, `lockgate admin` commands), if it
+    /// has any.
     pub admin: Option<AdminTools>,
 }
 
@@ -35,15 +36,15 @@ pub const DIALECTS: &[Dialect] = &[maas::DIALECT, lockable::DIALECT, synchronize
 pub fn admin(engine: &Engine, settings: &Settings) -> Option<Mounted> {
     let parts: Vec<_> = DIALECTS
         .iter()
-        .filter_map(|dialect| Some(dialect.admin.as_ref()?.api))
+        .filter_map(|dialect| dialect.admin.as_ref()?.api)
         .collect();
     crate::admin::mounted(engine, settings, &parts)
 }
 
-/// Every dialect, configured, in registry order.
+/// Every dialect its settings serve, configured, in registry order.
 pub fn all(engine: &Engine, settings: &Settings) -> Vec<Mounted> {
     DIALECTS
         .iter()
-        .map(|dialect| (dialect.api)(engine, settings))
+        .filter_map(|dialect| (dialect.api)(engine, settings))
         .collect()
 }

@@ -41,7 +41,7 @@ pub const DIALECT: super::Dialect = super::Dialect {
 };
 
 /// The synchronize routes under the configured mount.
-pub fn mounted(engine: &Engine, settings: &Settings) -> Mounted {
+pub fn mounted(engine: &Engine, settings: &Settings) -> Option<Mounted> {
     let api = SynchronizeApi {
         engine: engine.clone(),
         rules: settings.synchronize.clone(),
@@ -53,14 +53,14 @@ pub fn mounted(engine: &Engine, settings: &Settings) -> Mounted {
             .collect(),
     };
     let service = OpenApiService::new(api, TITLE, VERSION);
-    assemble(
+    Some(assemble(
         DIALECT.name,
         &settings.synchronize.mount,
         service,
         Route::new(),
         render,
         settings,
-    )
+    ))
 }
 
 pub struct SynchronizeApi {
