@@ -16,6 +16,7 @@ pub struct Settings {
     pub maas: MaasSettings,
     pub lockable: LockableSettings,
     pub synchronize: SynchronizeSettings,
+    pub sfp: SfpSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -118,6 +119,34 @@ pub struct SynchronizeSettings {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
+pub struct SfpSettings {
+    /// Path the sfp dialect is served under (its paths start with `/locks`).
+    pub mount: String,
+    /// HS256 secret tokens are signed with. Exactly one of this and `jwt_public_key_file` is
+    /// set to serve sfp; with neither, sfp is not mounted.
+    pub jwt_secret: String,
+    /// PEM public key (RSA or EC P-256) tokens are signed for, RS256 or ES256.
+    pub jwt_public_key_file: String,
+    /// Clock skew allowed on `exp` and `nbf`.
+    pub jwt_leeway_seconds: u64,
+    /// When set, tokens must carry this `iss`.
+    pub jwt_issuer: String,
+    /// When set, tokens must carry this `aud`.
+    pub jwt_audience: String,
+    /// Where the roles are in the token's claims: a dotted path, e.g. `app_metadata.role`.
+    pub role_claim: String,
+    /// The longest `leaseDurationSeconds` accepted.
+    pub max_lease_seconds: u64,
+    /// The cap on an acquire attempt's `waitSeconds`.
+    pub max_wait_seconds: u64,
+    /// A queued ticket nobody polled for this long is dropped.
+    pub queue_idle_seconds: u64,
+    /// How long released tickets stay listed.
+    pub retention_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MaasSettings {
     /// Path the maas dialect is served under.
     pub mount: String,
@@ -193,6 +222,24 @@ impl Default for SynchronizeSettings {
             max_lease_seconds: 86_400,
             retention_seconds: 7 * 24 * 3600,
             signups_per_minute: 10,
+        }
+    }
+}
+
+impl Default for SfpSettings {
+    fn default() -> Self {
+        Self {
+            mount: "/sfp/api".into(),
+            jwt_secret: String::new(),
+            jwt_public_key_file: String::new(),
+            jwt_leeway_seconds: 30,
+            jwt_issuer: String::new(),
+            jwt_audience: String::new(),
+            role_claim: "role".into(),
+            max_lease_seconds: 86_400,
+            max_wait_seconds: 60,
+            queue_idle_seconds: 120,
+            retention_seconds: 86_400,
         }
     }
 }
@@ -321,6 +368,21 @@ impl Settings {
                 "synchronize.max_lease_seconds and synchronize.signups_per_minute must be at least 1",
             );
         }
+        let sfp = &self.sfp;
+        if sfp.max_lease_seconds == 0
+            || sfp.queue_idle_seconds == 0
+            || sfp.retention_seconds == 0
+            || sfp.role_claim.is_empty()
+        {
+            return invalid(
+                "sfp.max_lease_seconds, sfp.queue_idle_seconds and sfp.retention_seconds must be \
+                 at least 1, and sfp.role_claim must name a claim",
+            );
+        }
+        // Both a secret and a key, or a key file that does not parse, stop the start here.
+        crate::accounts::SfpVerifier::from_settings(sfp).map_err(ConfigError::Invalid)?;
+        // Both a secret and a key, or a key file that does not parse, stop the start here.
+        crate::accounts::SfpVerifier::from_settings(sfp).map_err(ConfigError::Invalid)?;
         for proxy in &self.server.trusted_proxies {
             if crate::http::client_ip::Cidr::parse(proxy).is_none() {
                 return Err(ConfigError::Invalid(format!(

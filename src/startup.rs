@@ -146,8 +146,9 @@ pub fn routes(engine: &Engine, settings: &Settings) -> BoxEndpoint<'static> {
 /// nothing connects to Redis.
 pub fn documents() -> Result<Vec<(&'static str, String)>, EngineError> {
     let mut settings = Settings::default();
-    // The admin document exists whether or not a deployment enables the API.
+    // The admin and sfp documents exist whether or not a deployment enables those APIs.
     settings.admin.token = "document-generation".into();
+    settings.sfp.jwt_secret = "document-generation".into();
     let engine = Engine::new(&settings.redis, "redis://127.0.0.1:6379")?;
     Ok(dialects::all(&engine, &settings)
         .into_iter()

@@ -3,12 +3,14 @@
 //! run on every request.
 
 mod lockable;
+mod sfp;
 mod synchronize;
 
 pub use lockable::{
     authenticate_lockable, create_lockable, get_lockable, lockable_namespace, revoke_lockable,
     update_lockable, Created,
 };
+pub use sfp::{mint_sfp_token, SfpCaller, SfpVerifier, TokenError, SFP_ROLES};
 pub use synchronize::{
     authenticate_synchronize, create_synchronize_user, get_synchronize_user,
     revoke_synchronize_user, synchronize_lock, synchronize_namespace, SynchronizeUser,

@@ -4,6 +4,7 @@
 //! named in its `dialects::DIALECTS` entry); this module merges the parts.
 
 pub mod lockable;
+pub mod sfp;
 pub mod synchronize;
 
 use std::future::Future;

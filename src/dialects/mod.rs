@@ -8,6 +8,7 @@
 
 pub mod lockable;
 pub mod maas;
+pub mod sfp;
 pub mod synchronize;
 
 use crate::admin::AdminTools;
@@ -30,7 +31,12 @@ pub struct Dialect {
 }
 
 /// Every dialect lockgate serves.
-pub const DIALECTS: &[Dialect] = &[maas::DIALECT, lockable::DIALECT, synchronize::DIALECT];
+pub const DIALECTS: &[Dialect] = &[
+    maas::DIALECT,
+    lockable::DIALECT,
+    synchronize::DIALECT,
+    sfp::DIALECT,
+];
 
 /// The admin API: the parts of every dialect that has accounts, merged.
 pub fn admin(engine: &Engine, settings: &Settings) -> Option<Mounted> {

@@ -28,6 +28,13 @@ impl LockName {
         Ok(Self(raw.to_owned()))
     }
 
+    /// One lock named by two names (sfp's repository and resource): `<bytes of first>:first/second`,
+    /// so no two pairs share a name. It may exceed [`Self::MAX_BYTES`]: only its parts came from
+    /// a client.
+    pub fn pair(first: &LockName, second: &LockName) -> Self {
+        Self(format!("{}:{}/{}", first.0.len(), first.0, second.0))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -50,6 +57,15 @@ mod tests {
         assert_eq!(
             LockName::parse(&"a".repeat(257)),
             Err(LockNameError::TooLong(257))
+        );
+    }
+
+    #[test]
+    fn pairs_are_unambiguous() {
+        let name = |s: &str| LockName::parse(s).expect("valid");
+        assert_ne!(
+            LockName::pair(&name("a/b"), &name("c")),
+            LockName::pair(&name("a"), &name("b/c"))
         );
     }
 

@@ -70,6 +70,9 @@ impl ApiError {
     /// poem's own errors (unparsable parameters, unknown paths, oversized bodies...), reshaped so
     /// that every dialect answers them in its own JSON.
     pub fn from_poem(err: &poem::Error) -> Self {
+        if let Some(err) = err.downcast_ref::<ApiError>() {
+            return err.clone();
+        }
         let message = err.to_string();
         match err.status() {
             StatusCode::UNAUTHORIZED => {
@@ -88,6 +91,14 @@ impl ApiError {
                 ApiError::Internal
             }
         }
+    }
+}
+
+/// So an extractor (e.g. a security scheme's checker) can fail with an `ApiError`, rendered
+/// like a handler's.
+impl poem::error::ResponseError for ApiError {
+    fn status(&self) -> StatusCode {
+        ApiError::status(self)
     }
 }
 

@@ -9,6 +9,7 @@ pub mod health;
 pub mod middleware;
 pub mod mount;
 pub mod respond;
+pub mod schema;
 pub mod server;
 pub mod strict;
 pub mod time;

@@ -22,6 +22,7 @@ fn default_mounts_are_the_published_paths() {
         ("maas", "/mutex"),
         ("lockable", "/v1"),
         ("synchronize", "/api"),
+        ("sfp", "/sfp/api"),
         ("admin", "/admin/v1"),
     ];
     let mounts = api_mounts();
@@ -75,8 +76,28 @@ fn synchronize_document_keeps_the_published_contract() {
     );
 }
 
-/// Every operation, parameter, response, request body, schema field and (if given) security
-/// scheme of the contract is in the checked-in document `name`.
+/// The sfp document offers what sfp server's document describes (tests/fixtures).
+#[test]
+fn sfp_document_keeps_the_published_contract() {
+    check_contract("sfp", include_str!("../fixtures/sfp-contract.json"));
+}
+
+/// A contract's field: a type name, or `{"type", "format", "enum"}`; checks `got` against it.
+fn check_field(got: &Value, want: &Value, what: &str) {
+    match want {
+        Value::String(_) => assert_eq!(&got["type"], want, "{what}"),
+        _ => {
+            for key in ["type", "format", "enum"] {
+                if let Some(expected) = want.get(key) {
+                    assert_eq!(&got[key], expected, "{what} {key}");
+                }
+            }
+        }
+    }
+}
+
+/// Every operation, parameter, response, request body, schema field, (if given) security
+/// scheme and documented status of the contract is in the checked-in document `name`.
 fn check_contract(name: &str, contract: &str) {
     let contract: Value = serde_json::from_str(contract).expect("fixture");
     let doc: Value = serde_json::from_str(&checked_in(name)).expect("document");
@@ -113,14 +134,38 @@ fn check_contract(name: &str, contract: &str) {
             }
         }
         for (status, schema) in op["responses"].as_object().expect("responses") {
-            let reference = found["responses"][status]["content"]
-                ["application/json; charset=utf-8"]["schema"]["$ref"]
+            let name = schema.as_str().expect("name");
+            // `[Name]`: an array of `Name`.
+            let (schema, name) = match name.strip_prefix('[').and_then(|n| n.strip_suffix(']')) {
+                Some(item) => {
+                    let array = &found["responses"][status]["content"]
+                        ["application/json; charset=utf-8"]["schema"];
+                    assert_eq!(array["type"], "array", "{method} {path} {status}");
+                    (&array["items"], item)
+                }
+                None => (
+                    &found["responses"][status]["content"]["application/json; charset=utf-8"]
+                        ["schema"],
+                    name,
+                ),
+            };
+            let reference = schema["$ref"]
                 .as_str()
                 .unwrap_or_else(|| panic!("{method} {path}: response {status} missing"));
             assert_eq!(
                 reference,
-                format!("#/components/schemas/{}", schema.as_str().expect("name")),
+                format!("#/components/schemas/{name}"),
                 "{method} {path} {status}"
+            );
+        }
+        let statuses = contract
+            .get("statuses")
+            .and_then(|s| s.get(op["operationId"].as_str().expect("id")));
+        for status in statuses.and_then(Value::as_array).into_iter().flatten() {
+            let status = status.as_u64().expect("status").to_string();
+            assert!(
+                found["responses"][&status].is_object(),
+                "{method} {path}: status {status} undocumented"
             );
         }
         if let Some(body) = op.get("body") {
@@ -148,6 +193,12 @@ fn check_contract(name: &str, contract: &str) {
             let defined = &doc["components"]["securitySchemes"][scheme];
             assert_eq!(defined["type"], want["type"], "{scheme}");
             assert_eq!(defined["scheme"], want["scheme"], "{scheme}");
+            if let Some(name) = want.get("name") {
+                assert_eq!(name, scheme, "{method} {path}: security scheme name");
+            }
+            if let Some(format) = want.get("bearerFormat") {
+                assert_eq!(&defined["bearerFormat"], format, "{scheme}");
+            }
         }
     }
 
@@ -165,10 +216,21 @@ fn check_contract(name: &str, contract: &str) {
                 required.contains(&field.as_str()),
                 "{schema_name}.{field} not required"
             );
-            assert_eq!(
-                &schema["properties"][field]["type"], kind,
-                "{schema_name}.{field}"
+            check_field(
+                &schema["properties"][field],
+                kind,
+                &format!("{schema_name}.{field}"),
             );
+        }
+    }
+    let optional = contract.get("optional").and_then(Value::as_object);
+    for (schema_name, fields) in optional.into_iter().flatten() {
+        let schema = &doc["components"]["schemas"][schema_name];
+        assert!(schema.is_object(), "schema {schema_name} missing");
+        for (field, kind) in fields.as_object().expect("fields") {
+            let what = format!("{schema_name}.{field}");
+            assert!(schema["properties"][field].is_object(), "{what} missing");
+            check_field(&schema["properties"][field], kind, &what);
         }
     }
 }
@@ -234,6 +296,8 @@ async fn documented_error_statuses_are_the_ones_answered() {
     let long = "n".repeat(300);
     let wrong_id = uuid::Uuid::new_v4();
     let admin = crate::helpers::ADMIN_TOKEN.to_owned();
+    let sfp = app.sfp_token("svc", "owner");
+    let sfp_viewer = app.sfp_token("svc", "viewer");
     let case = |doc, method, documented, path: String, auth, body, status| Failing {
         doc,
         method,
@@ -346,6 +410,62 @@ async fn documented_error_statuses_are_the_ones_answered() {
             404,
         ),
         case(
+            "sfp",
+            Method::POST,
+            "/locks",
+            "/sfp/api/locks".into(),
+            Auth::Bearer(sfp.clone()),
+            Some(
+                serde_json::json!({"repository": "r", "resource": "x", "leaseDurationSeconds": 0}),
+            ),
+            400,
+        ),
+        case(
+            "sfp",
+            Method::POST,
+            "/locks",
+            "/sfp/api/locks".into(),
+            Auth::None,
+            None,
+            401,
+        ),
+        case(
+            "sfp",
+            Method::GET,
+            "/locks/{repository}/{resource}",
+            "/sfp/api/locks/r/x".into(),
+            Auth::Bearer(sfp_viewer),
+            None,
+            403,
+        ),
+        case(
+            "sfp",
+            Method::GET,
+            "/locks/{repository}/{resource}/{ticketId}",
+            format!("/sfp/api/locks/r/x/{wrong_id}"),
+            Auth::Bearer(sfp.clone()),
+            None,
+            404,
+        ),
+        case(
+            "sfp",
+            Method::POST,
+            "/locks/{repository}/{resource}/{ticketId}/acquire",
+            "/sfp/api/locks/r/x/not-a-ticket/acquire".into(),
+            Auth::Bearer(sfp.clone()),
+            None,
+            404,
+        ),
+        case(
+            "sfp",
+            Method::DELETE,
+            "/locks/{repository}/{resource}",
+            format!("/sfp/api/locks/{long}/x"),
+            Auth::Bearer(sfp),
+            None,
+            400,
+        ),
+        case(
             "admin",
             Method::GET,
             "/lockable/accounts/{accountId}",
@@ -402,6 +522,7 @@ async fn every_api_answers_under_the_mount_it_is_given() {
         settings.maas.mount = "/tools/mutex".into();
         settings.lockable.mount = "/tools/lockable".into();
         settings.synchronize.mount = "/tools/sync".into();
+        settings.sfp.mount = "/tools/sfp".into();
         settings.admin.mount = "/ops".into();
     })
     .await;
@@ -410,6 +531,14 @@ async fn every_api_answers_under_the_mount_it_is_given() {
     let token = crate::helpers::new_token(&app, serde_json::json!({"plan": "hobbyist"})).await;
     assert!(app.lockable_ok("acquire", "moved", &token).await);
     app.sync_user().await;
+    let sfp = app
+        .client
+        .get(app.url("/tools/sfp/locks/repo/moved"))
+        .bearer_auth(app.sfp_token("svc", "owner"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(sfp.status(), 200);
     assert_eq!(app.get("/mutex/lock/moved").await.status(), 404);
     let document: Value = app
         .get("/tools/mutex/openapi.json")

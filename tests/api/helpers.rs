@@ -278,8 +278,12 @@ pub fn test_settings(redis_url: &str) -> Settings {
     settings.redis.url = redis_url.to_owned();
     settings.redis.key_prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
     settings.admin.token = ADMIN_TOKEN.into();
+    settings.sfp.jwt_secret = SFP_SECRET.into();
     settings
 }
+
+/// The HS256 secret of sfp's tokens on test gateways (`test_settings`).
+pub const SFP_SECRET: &str = "test-sfp-secret";
 
 /// The admin token of test gateways (`test_settings`).
 pub const ADMIN_TOKEN: &str = "test-admin-token";
@@ -362,6 +366,18 @@ impl TestApp {
     /// A maas URL (`/mutex` by default).
     pub fn maas(&self, path: &str) -> String {
         self.mounted(&self.settings.maas.mount, path)
+    }
+
+    /// An sfp URL (`/sfp/api` by default).
+    pub fn sfp(&self, path: &str) -> String {
+        self.mounted(&self.settings.sfp.mount, path)
+    }
+
+    /// A token this gateway accepts for `sub` with `role` (at its role claim path), valid an
+    /// hour: what `lockgate admin sfp token` mints.
+    pub fn sfp_token(&self, sub: &str, role: &str) -> String {
+        lockgate::accounts::mint_sfp_token(&self.settings.sfp, sub, role, Duration::from_secs(3600))
+            .expect("token")
     }
 
     /// A synchronize URL under its API version (`/api/v0` by default).

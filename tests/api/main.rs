@@ -12,6 +12,7 @@ mod lockable;
 mod maas;
 mod resilience;
 mod round_trips;
+mod sfp;
 mod synchronize;
 mod tickets;
 mod waiting;

@@ -125,6 +125,56 @@ async fn an_authenticated_lock_request_is_one_redis_command() {
     assert_eq!(commands, vec!["fcall"; 5], "synchronize");
 }
 
+/// Every sfp request is one Redis command: the token is verified in the gateway, and each
+/// operation (an attempt without `waitSeconds` included) is one script.
+#[tokio::test]
+async fn every_sfp_request_is_one_redis_command() {
+    let app = spawn_app().await;
+    if !app.redis.owned() {
+        return; // MONITOR would see other tests' traffic.
+    }
+    let token = app.sfp_token("svc", "application");
+    let send = |method: Method, path: String, body: Option<serde_json::Value>| {
+        let mut request = app
+            .client
+            .request(method, app.sfp(&path))
+            .bearer_auth(&token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        async move {
+            let response = request.send().await.expect("request");
+            assert!(response.status().is_success(), "{}", response.status());
+            response.json::<serde_json::Value>().await.expect("json")
+        }
+    };
+    let queue = || {
+        let body = json!({"repository": "r", "resource": "counted", "leaseDurationSeconds": 60});
+        send(Method::POST, "/locks".into(), Some(body))
+    };
+    queue().await; // warm up: the function library loaded
+    send(Method::DELETE, "/locks/r/counted".into(), None).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let monitor = Monitor::start(app.redis.url()).await;
+    let held = queue().await;
+    let queued = queue().await;
+    let (a, b) = (&held["ticketId"], &queued["ticketId"]);
+    let b = b.as_str().expect("id");
+    send(Method::GET, format!("/locks/r/counted/{b}"), None).await;
+    send(Method::POST, format!("/locks/r/counted/{b}/acquire"), None).await;
+    send(
+        Method::DELETE,
+        format!("/locks/r/counted/{}", a.as_str().expect("id")),
+        None,
+    )
+    .await;
+    send(Method::GET, "/locks/r/counted".into(), None).await;
+    send(Method::DELETE, "/locks/r/counted".into(), None).await;
+    let commands = monitor.take().await;
+    assert_eq!(commands, vec!["fcall"; 7], "sfp");
+}
+
 /// A lockable token revoked through gateway A is refused by gateway B, which had it cached,
 /// within 100 ms of the revoke's reply; the revoke still releases the account's locks.
 #[tokio::test]
