@@ -7,7 +7,7 @@ use lockgate::engine::{Acquire, LockRef, TryAcquire};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{assert_custom_error, spawn_app_with, TestApp};
+use crate::helpers::{assert_custom_error, spawn_app_with, GatewayProcess, TestApp};
 
 /// Connects every shared Redis connection of the gateway and loads the lock scripts, so a call
 /// made during the stall is really sent and would run (a connection being set up fails before
@@ -241,57 +241,6 @@ async fn every_waiter_watches_the_lease_end_so_a_dead_head_is_passed_over() {
         late < Duration::from_secs(3),
         "second waiter served {late:?} late"
     );
-}
-
-/// A gateway running as its own process, killed with SIGKILL by the pid this test started.
-struct GatewayProcess {
-    child: std::process::Child,
-    addr: String,
-}
-
-impl GatewayProcess {
-    fn start(app: &TestApp) -> Self {
-        use std::io::{BufRead, BufReader};
-        let redis = &app.settings().redis;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lockgate"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("LOCKGATE_LOG__FORMAT", "json")
-            .env("LOCKGATE_REDIS__URL", &redis.url)
-            .env("LOCKGATE_REDIS__KEY_PREFIX", &redis.key_prefix)
-            .env(
-                "LOCKGATE_REDIS__PRESENCE_TIMEOUT_MS",
-                redis.presence_timeout_ms.to_string(),
-            )
-            .env(
-                "LOCKGATE_REDIS__CLAIM_TIMEOUT_MS",
-                redis.claim_timeout_ms.to_string(),
-            )
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn lockgate");
-        let stdout = child.stdout.take().expect("stdout");
-        let addr = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| {
-                let entry: serde_json::Value = serde_json::from_str(&line).ok()?;
-                entry["addr"].as_str().map(str::to_owned)
-            })
-            .expect("listening address logged");
-        Self { child, addr }
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for GatewayProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 /// A gateway killed while its waiters are at the head of a queue: the hand-off to the first is

@@ -595,3 +595,56 @@ pub async fn assert_custom_error(response: reqwest::Response, status: u16) -> St
     assert!(!message.is_empty());
     message
 }
+
+/// A gateway running as its own process, killed with SIGKILL by the pid this test started.
+pub struct GatewayProcess {
+    child: std::process::Child,
+    pub addr: String,
+}
+
+impl GatewayProcess {
+    /// Started with `app`'s Redis, key prefix, timeouts and sfp secret.
+    pub fn start(app: &TestApp) -> Self {
+        use std::io::{BufRead, BufReader};
+        let redis = &app.settings().redis;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lockgate"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("LOCKGATE_LOG__FORMAT", "json")
+            .env("LOCKGATE_REDIS__URL", &redis.url)
+            .env("LOCKGATE_REDIS__KEY_PREFIX", &redis.key_prefix)
+            .env(
+                "LOCKGATE_REDIS__PRESENCE_TIMEOUT_MS",
+                redis.presence_timeout_ms.to_string(),
+            )
+            .env(
+                "LOCKGATE_REDIS__CLAIM_TIMEOUT_MS",
+                redis.claim_timeout_ms.to_string(),
+            )
+            .env("LOCKGATE_SFP__JWT_SECRET", &app.settings().sfp.jwt_secret)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn lockgate");
+        let stdout = child.stdout.take().expect("stdout");
+        let addr = BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                let entry: serde_json::Value = serde_json::from_str(&line).ok()?;
+                entry["addr"].as_str().map(str::to_owned)
+            })
+            .expect("listening address logged");
+        Self { child, addr }
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for GatewayProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

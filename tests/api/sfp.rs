@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, spawn_app_with, TestApp, SFP_SECRET};
+use crate::helpers::{spawn_app, spawn_app_with, GatewayProcess, TestApp, SFP_SECRET};
 
 /// An answer: status, JSON body, `Fencing-Token` header.
 #[derive(Debug)]
@@ -894,4 +894,47 @@ async fn a_frozen_redis_is_503_and_leaves_no_stray_ticket() {
     assert_eq!(live.len(), 1, "{list:?}");
     assert_eq!(live[0]["ticketId"], held.as_str());
     assert_eq!(live[0]["status"], "acquired");
+}
+
+/// A waiting attempt on a gateway running as its own process is woken by a release through
+/// another; when that process is killed mid-wait, the ticket stays queued (the client drives
+/// it), and its client, polling another gateway, finds it holding when its turn came.
+#[tokio::test]
+async fn a_wait_on_another_process_is_woken_and_survives_its_death() {
+    let app = spawn_app().await;
+    let mut process = GatewayProcess::start(&app);
+    let alice = Sfp::new(&app, "alice");
+    let (a, _) = alice.ticket("proc", 60.0).await;
+    let (b, _) = alice.ticket("proc", 0.4).await;
+    let (c, _) = alice.ticket("proc", 60.0).await;
+    let attempt = |ticket: &str| {
+        let url = format!(
+            "http://{}/sfp/api/locks/repo/proc/{ticket}/acquire?waitSeconds=10",
+            process.addr
+        );
+        let request = app.client.post(url).bearer_auth(alice.token.clone());
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let response = request.send().await.ok()?;
+            Some((started.elapsed(), reply(response).await))
+        })
+    };
+    let waiting = attempt(&b);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let released_at = Instant::now();
+    alice.release("proc", &a).await;
+    let (_, answer) = waiting.await.expect("task").expect("answered");
+    assert_eq!(answer.body["acquired"], true, "{:?}", answer.body);
+    assert!(released_at.elapsed() < Duration::from_millis(500));
+
+    let doomed = attempt(&c);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    process.kill();
+    assert!(
+        doomed.await.expect("task").is_none(),
+        "the killed gateway never answered"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let polled = alice.attempt("proc", &c, None).await;
+    assert_eq!(polled.body["acquired"], true, "{:?}", polled.body);
 }
