@@ -29,7 +29,13 @@ pub async fn create_lockable(
     let token = Token::generate(&id)?;
     // A v4 UUID never repeats in practice; a taken id would only mean a bug, so say so.
     let created_at_ms = engine
-        .create_account(LOCKABLE, &id, &token.secret_hash(), &terms.to_fields())
+        .create_account(
+            LOCKABLE,
+            &id,
+            &token.secret_hash(),
+            None,
+            &terms.to_fields(),
+        )
         .await?
         .ok_or_else(|| EngineError::Inconsistent(format!("account id {id} already taken")))?;
     let account = LockableAccount {

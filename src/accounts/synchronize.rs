@@ -27,7 +27,7 @@ pub async fn create_synchronize_user(engine: &Engine) -> Result<(String, String)
     let api_key = uuid::Uuid::new_v4().to_string();
     let hash = sha256_hex(&api_key);
     if engine
-        .create_account(SYNCHRONIZE, &id, &hash, &[])
+        .create_account(SYNCHRONIZE, &id, &hash, None, &[])
         .await?
         .is_none()
         || !engine.link_credential(SYNCHRONIZE, &hash, &id).await?

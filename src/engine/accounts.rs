@@ -31,19 +31,21 @@ pub enum AccountUpdate {
 }
 
 impl Engine {
-    /// Stores a new account; returns its creation time (Redis ms), or `None` when the id is
-    /// taken.
+    /// Stores a new account, for good or for `lifetime` (its record then has `expires_ms`);
+    /// returns its creation time (Redis ms), or `None` when the id is taken.
     pub async fn create_account(
         &self,
         kind: &str,
         id: &str,
         secret_hash: &str,
+        lifetime: Option<std::time::Duration>,
         fields: &[(&str, String)],
     ) -> Result<Option<i64>, EngineError> {
         let keys = self.keys().account(kind, id);
         self.run_script(&CreateAccount {
             keys: &keys,
             secret_hash,
+            lifetime,
             fields,
         })
         .await

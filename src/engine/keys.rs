@@ -250,6 +250,93 @@ impl KeyBuilder {
     }
 }
 
+/// The keys of one course (see `lua/_courses.lua`): its record, gadgets, editors, locks and
+/// fence share the hash tag `{course:<id>}`; `index` (lock id → course id) is tagged so that it
+/// lands in the same slot, and every lock id of the course ends with that slot's number, so
+/// the index of any lock id is known from the id alone.
+#[derive(Debug, Clone)]
+pub struct CourseKeys {
+    pub id: String,
+    pub course: String,
+    pub gadgets: String,
+    pub editors: String,
+    pub locks: String,
+    pub fence: String,
+    pub index: String,
+    /// The course's Redis Cluster slot.
+    pub slot: u16,
+}
+
+/// Redis Cluster's slot count; a lock id's low bits hold its course's slot.
+const SLOTS: u16 = 16_384;
+
+impl KeyBuilder {
+    /// `id` must be a valid course id (lowercase letters and digits; checked by the domain).
+    pub fn course(&self, id: &str) -> CourseKeys {
+        let tag = format!("course:{id}");
+        let base = format!("{}:{{{tag}}}", self.prefix);
+        let slot = slot_of(&tag);
+        CourseKeys {
+            id: id.to_owned(),
+            course: format!("{base}:course"),
+            gadgets: format!("{base}:gadgets"),
+            editors: format!("{base}:editors"),
+            locks: format!("{base}:locks"),
+            fence: format!("{base}:fence"),
+            index: self.course_index(slot),
+            slot,
+        }
+    }
+
+    /// The index that holds lock `id`, if `id` can be a course lock id at all.
+    pub fn course_index_of(&self, lock_id: u64) -> Option<String> {
+        (lock_id > 0 && lock_id <= i64::MAX as u64)
+            .then(|| self.course_index((lock_id % u64::from(SLOTS)) as u16))
+    }
+
+    fn course_index(&self, slot: u16) -> String {
+        format!(
+            "{}:{{{}}}:course-lock-index",
+            self.prefix,
+            slot_tags()[usize::from(slot)]
+        )
+    }
+}
+
+/// A fresh lock id for a course in `slot`: a random positive 63-bit integer whose remainder
+/// by the slot count is the slot.
+pub fn course_lock_id(slot: u16, random: u64) -> u64 {
+    let high = (random >> 15).max(1);
+    high * u64::from(SLOTS) + u64::from(slot)
+}
+
+/// Redis Cluster's slot of a hash tag: CRC16/XMODEM modulo 16384.
+fn slot_of(tag: &str) -> u16 {
+    const CRC: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_XMODEM);
+    CRC.checksum(tag.as_bytes()) % SLOTS
+}
+
+/// For every slot, a short tag that hashes to it (the first decimal number that does), found
+/// once: about 160 000 checksums, a few milliseconds.
+fn slot_tags() -> &'static [String] {
+    static TAGS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        let mut tags = vec![String::new(); usize::from(SLOTS)];
+        let mut missing = usize::from(SLOTS);
+        let mut n: u64 = 0;
+        while missing > 0 {
+            let tag = n.to_string();
+            let slot = usize::from(slot_of(&tag));
+            if tags[slot].is_empty() {
+                tags[slot] = tag;
+                missing -= 1;
+            }
+            n += 1;
+        }
+        tags
+    });
+    &TAGS
+}
+
 /// The keys of a grouped namespace as a whole.
 #[derive(Debug, Clone)]
 pub struct GroupKeys {
@@ -308,6 +395,30 @@ mod tests {
         assert_ne!(a.lease, b.lease);
         let c = Namespace::account("maas", "x").expect("valid id");
         assert_ne!(KeyBuilder::new("lg").lock(&c.lock(name)).lease, a.lease);
+    }
+
+    /// Redis Cluster's own examples: `123456789` is slot 12739, `{user1000}.following` is
+    /// slot 3443 (by the tag `user1000`).
+    #[test]
+    fn slots_are_computed_as_redis_cluster_does() {
+        assert_eq!(slot_of("123456789"), 12739);
+        assert_eq!(slot_of("user1000"), 3443);
+    }
+
+    /// A course's index and its lock ids land in the course's own slot.
+    #[test]
+    fn course_lock_ids_find_an_index_in_their_courses_slot() {
+        let builder = KeyBuilder::new("lg");
+        let keys = builder.course("algebra101");
+        assert_eq!(slot_of(hash_tag(&keys.index)), keys.slot);
+        assert_eq!(slot_of(hash_tag(&keys.locks)), keys.slot);
+        for random in [0, 1, u64::MAX, 0x1234_5678_9abc_def0] {
+            let id = course_lock_id(keys.slot, random);
+            assert!(id > 0 && id <= i64::MAX as u64, "{id}");
+            assert_eq!(builder.course_index_of(id), Some(keys.index.clone()));
+        }
+        assert_eq!(builder.course_index_of(0), None);
+        assert_eq!(builder.course_index_of(u64::MAX), None);
     }
 
     #[test]

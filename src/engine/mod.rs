@@ -9,6 +9,7 @@
 //! `rate.rs` keep accounts, the credential cache and rate limits.
 
 mod accounts;
+mod courses;
 mod credentials;
 mod error;
 mod healing;
@@ -29,6 +30,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 pub use accounts::{AccountRecord, AccountUpdate};
+pub use courses::{Course, CourseLock, CourseLocks, CoursePut, LockGadget, UnlockGadget};
 pub use credentials::{Credential, NOTE_REFRESH};
 pub use error::EngineError;
 pub use keys::{GroupedKeys, KeyBuilder, LockKeys, LockRef, Namespace, NamespaceError};

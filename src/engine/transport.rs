@@ -5,7 +5,8 @@ use std::future::Future;
 
 use redis::{FromRedisValue, Value};
 
-use super::scripts::{LockScript, ResourceSettings, Standalone};
+use super::keys::CourseKeys;
+use super::scripts::{CourseScript, LockScript, ResourceSettings, Standalone};
 use super::{pool, Engine, EngineError, LockKeys};
 
 /// What to send: a plain command, a prepared script or an atomic pipeline.
@@ -29,14 +30,35 @@ impl Engine {
             claim_window: self.inner.claim_window,
         }
         .command(script);
-        let value: Value = match self.call(S::NAME, Call::Command(&cmd)).await {
+        let value = self.call_function(S::NAME, &cmd).await?;
+        S::reply(value).map_err(|detail| EngineError::reply(S::NAME, detail))
+    }
+
+    /// Runs one course script on `keys`' course and reads its typed reply.
+    pub(super) async fn run_course<S: CourseScript>(
+        &self,
+        keys: &CourseKeys,
+        script: &S,
+    ) -> Result<S::Reply, EngineError> {
+        let cmd = keys.command(script, self.inner.fence_retention);
+        let value = self.call_function(S::NAME, &cmd).await?;
+        S::reply(value).map_err(|detail| EngineError::reply(S::NAME, detail))
+    }
+
+    /// An FCALL of the library; if Redis does not know the function (it restarted empty),
+    /// loads the library and calls again.
+    async fn call_function(
+        &self,
+        name: &'static str,
+        cmd: &redis::Cmd,
+    ) -> Result<Value, EngineError> {
+        match self.call(name, Call::Command(cmd)).await {
             Err(err) if err.is_missing_function() => {
                 self.load_library().await?;
-                self.call(S::NAME, Call::Command(&cmd)).await?
+                self.call(name, Call::Command(cmd)).await
             }
-            other => other?,
-        };
-        S::reply(value).map_err(|detail| EngineError::reply(S::NAME, detail))
+            other => other,
+        }
     }
 
     /// Runs a standalone script and reads its typed reply.

@@ -13,6 +13,9 @@ pub struct CreateAccount<'a> {
     pub keys: &'a AccountKeys,
     /// SHA-256 (hex) of the account's secret.
     pub secret_hash: &'a str,
+    /// When set, the record vanishes this long after its creation (its `expires_ms` field says
+    /// when).
+    pub lifetime: Option<std::time::Duration>,
     pub fields: &'a [(&'a str, String)],
 }
 
@@ -23,7 +26,10 @@ impl Standalone for CreateAccount<'_> {
 
     fn invocation(&self) -> ScriptInvocation<'static> {
         let mut invocation = SCRIPT.prepare_invoke();
-        invocation.key(&self.keys.record).arg(self.secret_hash);
+        invocation
+            .key(&self.keys.record)
+            .arg(self.secret_hash)
+            .arg(self.lifetime.map_or(0, crate::engine::millis));
         for (field, value) in self.fields {
             invocation.arg(*field).arg(value);
         }

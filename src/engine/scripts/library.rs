@@ -1,5 +1,6 @@
-//! The lock scripts as one Redis function library: `lua/_prelude.lua` followed by every lock
-//! script, each registered as the function `<library>_<script>`. A function's helpers are
+//! The lock and course scripts as one Redis function library: `lua/_prelude.lua` and
+//! `lua/_courses.lua` followed by every script, each registered as the function
+//! `<library>_<script>`. A function's helpers are
 //! compiled and defined once, when the library is loaded, where a script run by EVALSHA
 //! re-created all of them on every call (measured: a quarter of Redis's time per lock cycle).
 //!
@@ -24,9 +25,29 @@ const SCRIPTS: &[(&str, &str)] = &[
         include_str!("../../../lua/list_tickets.lua"),
     ),
     ("clear", include_str!("../../../lua/clear.lua")),
+    ("course_lock", include_str!("../../../lua/course_lock.lua")),
+    (
+        "course_unlock",
+        include_str!("../../../lua/course_unlock.lua"),
+    ),
+    (
+        "course_locks",
+        include_str!("../../../lua/course_locks.lua"),
+    ),
+    ("put_course", include_str!("../../../lua/put_course.lua")),
+    ("show_course", include_str!("../../../lua/show_course.lua")),
+    (
+        "delete_course",
+        include_str!("../../../lua/delete_course.lua"),
+    ),
 ];
 
-const PRELUDE: &str = include_str!("../../../lua/_prelude.lua");
+/// The helpers: the locks' and the courses'.
+const PRELUDE: &str = concat!(
+    include_str!("../../../lua/_prelude.lua"),
+    "\n",
+    include_str!("../../../lua/_courses.lua")
+);
 
 pub struct Library {
     /// `lockgate_<hash>`.

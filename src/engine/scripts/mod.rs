@@ -8,16 +8,22 @@ pub mod acquire;
 pub mod authenticate;
 pub mod clear;
 pub mod count_hit;
+pub mod course_lock;
+pub mod course_locks;
+pub mod course_unlock;
 pub mod create_account;
+pub mod delete_course;
 pub mod enqueue;
 pub mod inspect;
 pub mod library;
 pub mod list_locks;
 pub mod list_tickets;
 pub mod poll;
+pub mod put_course;
 pub mod release;
 pub mod renew;
 pub mod revoke_account;
+pub mod show_course;
 pub mod update_account;
 pub mod withdraw;
 
@@ -25,7 +31,7 @@ use std::time::Duration;
 
 use redis::{Cmd, ScriptInvocation, Value};
 
-use super::keys::LockKeys;
+use super::keys::{CourseKeys, LockKeys};
 use super::millis;
 
 /// A script that stands alone, without the prelude (accounts, rate limits, group listing).
@@ -52,6 +58,38 @@ pub trait LockScript {
     /// The script's own ARGV, before the resource's settings.
     fn args(&self, cmd: &mut Cmd);
     fn reply(value: Value) -> Result<Self::Reply, String>;
+}
+
+/// A script that works on one course (`lua/_courses.lua`): its KEYS are the course's keys, its
+/// own arguments come first, then the course id and the fence retention.
+pub trait CourseScript {
+    /// The script's file name without `.lua`: its function's name in the library.
+    const NAME: &'static str;
+    type Reply;
+    fn function() -> &'static str {
+        library::function(Self::NAME)
+    }
+    /// The script's own ARGV, before the course's settings.
+    fn args(&self, cmd: &mut Cmd);
+    fn reply(value: Value) -> Result<Self::Reply, String>;
+}
+
+impl CourseKeys {
+    /// `FCALL <function> 6 KEYS... <the script's own ARGV> <course id> <fence retention>`.
+    pub fn command<S: CourseScript>(&self, script: &S, fence_retention: Duration) -> Cmd {
+        let mut cmd = redis::cmd("FCALL");
+        cmd.arg(S::function())
+            .arg(6)
+            .arg(&self.course)
+            .arg(&self.gadgets)
+            .arg(&self.editors)
+            .arg(&self.locks)
+            .arg(&self.fence)
+            .arg(&self.index);
+        script.args(&mut cmd);
+        cmd.arg(&self.id).arg(millis(fence_retention));
+        cmd
+    }
 }
 
 /// A script that stands alone (no prelude, run with EVALSHA): accounts, rate limits, group
@@ -178,6 +216,19 @@ pub fn unexpected(status: &str) -> String {
     format!("unknown status {status:?}")
 }
 
+/// A course lock as the course scripts report it (`lock_reply()` in `_courses.lua`).
+pub fn course_lock(pairs: &Pairs) -> Result<super::CourseLock, String> {
+    let id = pairs.text("id")?;
+    Ok(super::CourseLock {
+        id: id.parse().map_err(|_| format!("id: {id:?}"))?,
+        gadget: pairs.text("gadget")?,
+        owner: pairs.text("owner")?,
+        created_at_ms: pairs.int("created_ms")?,
+        expires_at_ms: pairs.int("expires_ms")?,
+        fencing_token: pairs.count("fence")?,
+    })
+}
+
 /// A lease as the acquiring scripts report it.
 pub fn lease(pairs: &Pairs) -> Result<super::Lease, String> {
     Ok(super::Lease {
@@ -195,9 +246,13 @@ mod tests {
         (S::NAME, S::function())
     }
 
+    fn course<S: CourseScript>() -> (&'static str, &'static str) {
+        (S::NAME, S::function())
+    }
+
     /// Every wrapper calls a function the library registers, under its own name.
     #[test]
-    fn every_lock_script_wrapper_names_a_function_of_the_library() {
+    fn every_library_script_wrapper_names_a_function_of_the_library() {
         for (name, function) in [
             named::<acquire::Acquire>(),
             named::<enqueue::Enqueue>(),
@@ -208,6 +263,12 @@ mod tests {
             named::<inspect::Inspect>(),
             named::<list_tickets::ListTickets>(),
             named::<clear::Clear>(),
+            course::<course_lock::CourseLock>(),
+            course::<course_unlock::CourseUnlock>(),
+            course::<course_locks::CourseLocks>(),
+            course::<put_course::PutCourse>(),
+            course::<show_course::ShowCourse>(),
+            course::<delete_course::DeleteCourse>(),
         ] {
             assert!(library::has(name), "{name}");
             assert!(!function.is_empty(), "{name}");

@@ -1,0 +1,71 @@
+-- _courses.lua: helper functions of the course scripts (course_lock, course_unlock,
+-- course_locks, put_course, show_course, delete_course), joined after _prelude.lua into the
+-- same function library. Like the prelude, it touches no key by itself: each script passes its
+-- KEYS and ARGV in through `course(...)`.
+--
+-- A course is these keys, all in one Redis Cluster slot:
+--   course   hash: created_ms, updated_ms (the course exists while this key does)
+--   gadgets  set: the course's gadget ids
+--   editors  set: the user ids that may edit (lock) the course
+--   locks    hash: per lock id i: 'i:'..i..':g' (gadget), ':o' (owner), ':c' (created ms),
+--            ':e' (expires ms), ':f' (fencing token); 'g:'..gadget -> lock id; 'u:'..user ->
+--            lock id (a user holds at most one lock per course)
+--   fence    string: the last fencing token issued for the course
+--   index    hash: lock id -> course id, for every course whose locks' ids carry this slot
+--            (lock ids end with their course's slot number, so DELETE /locks/{id} finds the
+--            index from the id alone; see `src/engine/keys.rs`)
+-- Locks expire lazily: every script first drops the course's locks whose time is up.
+
+-- The course a script works on: KEYS in the order above, and from ARGV[at] on: the course id
+-- and how long the fence key outlives its last use (ms).
+local function course(keys, argv, at)
+  return {
+    course = keys[1], gadgets = keys[2], editors = keys[3], locks = keys[4], fence = keys[5],
+    index = keys[6], id = argv[at], fence_ttl_ms = tonumber(argv[at + 1]),
+  }
+end
+
+-- Forgets lock `i` (its fields, its gadget's and its owner's entries, its index entry).
+local function drop_lock(C, i)
+  local f = redis.call('HMGET', C.locks, 'i:' .. i .. ':g', 'i:' .. i .. ':o')
+  redis.call('HDEL', C.locks, 'i:' .. i .. ':g', 'i:' .. i .. ':o', 'i:' .. i .. ':c',
+    'i:' .. i .. ':e', 'i:' .. i .. ':f')
+  if f[1] and redis.call('HGET', C.locks, 'g:' .. f[1]) == i then
+    redis.call('HDEL', C.locks, 'g:' .. f[1])
+  end
+  if f[2] and redis.call('HGET', C.locks, 'u:' .. f[2]) == i then
+    redis.call('HDEL', C.locks, 'u:' .. f[2])
+  end
+  redis.call('HDEL', C.index, i)
+end
+
+-- Every live lock id of the course, after dropping the ones whose time is up.
+local function live_locks(C)
+  local ids = {}
+  local all = redis.call('HGETALL', C.locks)
+  for n = 1, #all, 2 do
+    local i = string.match(all[n], '^i:(%d+):e$')
+    if i then
+      if tonumber(all[n + 1]) <= now_ms then
+        drop_lock(C, i)
+      else
+        ids[#ids + 1] = i
+      end
+    end
+  end
+  table.sort(ids)
+  return ids
+end
+
+-- Lock `i` as name/value pairs: id, gadget, owner, created_ms, expires_ms, fence.
+local function lock_reply(C, i)
+  local f = redis.call('HMGET', C.locks, 'i:' .. i .. ':g', 'i:' .. i .. ':o', 'i:' .. i .. ':c',
+    'i:' .. i .. ':e', 'i:' .. i .. ':f')
+  return {'id', i, 'gadget', f[1], 'owner', f[2], 'created_ms', tonumber(f[3]),
+    'expires_ms', tonumber(f[4]), 'fence', f[5]}
+end
+
+-- The session's end (Redis ms, 0 for none) has passed: the caller is no longer signed in.
+local function session_over(ends_ms)
+  return ends_ms > 0 and ends_ms <= now_ms
+end

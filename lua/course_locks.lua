@@ -1,0 +1,24 @@
+-- course_locks.lua: the active locks of a course, for a user who may edit it.
+-- KEYS[1..6] the course's keys, see _courses.lua
+-- ARGV[1] the user id
+-- ARGV[2] when the caller's session ends (Redis ms; 0: no end)
+-- ARGV[3..4] the course id and the fence retention, see course() in _courses.lua
+-- Returns name/value pairs: status "listed", now_ms, locks (an array of lock_reply() pairs, in
+-- id order); or status "session_over" | "no_course" | "forbidden"
+local user = ARGV[1]
+local C = course(KEYS, ARGV, 3)
+
+if session_over(tonumber(ARGV[2])) then
+  return {'status', 'session_over'}
+end
+if redis.call('EXISTS', C.course) == 0 then
+  return {'status', 'no_course'}
+end
+if redis.call('SISMEMBER', C.editors, user) == 0 then
+  return {'status', 'forbidden'}
+end
+local locks = {}
+for _, i in ipairs(live_locks(C)) do
+  locks[#locks + 1] = lock_reply(C, i)
+end
+return {'status', 'listed', 'now_ms', now_ms, 'locks', locks}
