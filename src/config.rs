@@ -17,6 +17,7 @@ pub struct Settings {
     pub lockable: LockableSettings,
     pub synchronize: SynchronizeSettings,
     pub sfp: SfpSettings,
+    pub courses: CoursesSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -147,6 +148,17 @@ pub struct SfpSettings {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
+pub struct CoursesSettings {
+    /// Path the courses dialect is served under (its paths start with `/locks`).
+    pub mount: String,
+    /// How long an editing lock lasts after its last lock call.
+    pub lock_seconds: u64,
+    /// How long a user session lasts after its creation.
+    pub session_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MaasSettings {
     /// Path the maas dialect is served under.
     pub mount: String,
@@ -240,6 +252,16 @@ impl Default for SfpSettings {
             max_wait_seconds: 60,
             queue_idle_seconds: 120,
             retention_seconds: 86_400,
+        }
+    }
+}
+
+impl Default for CoursesSettings {
+    fn default() -> Self {
+        Self {
+            mount: "/".into(),
+            lock_seconds: 900,
+            session_seconds: 86_400,
         }
     }
 }
@@ -378,6 +400,9 @@ impl Settings {
                 "sfp.max_lease_seconds, sfp.queue_idle_seconds and sfp.retention_seconds must be \
                  at least 1, and sfp.role_claim must name a claim",
             );
+        }
+        if self.courses.lock_seconds == 0 || self.courses.session_seconds == 0 {
+            return invalid("courses.lock_seconds and courses.session_seconds must be at least 1");
         }
         // Both a secret and a key, or a key file that does not parse, stop the start here.
         crate::accounts::SfpVerifier::from_settings(sfp).map_err(ConfigError::Invalid)?;

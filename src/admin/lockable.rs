@@ -25,7 +25,7 @@ pub const TOOLS: AdminTools = AdminTools {
             rules: settings.lockable.clone(),
             token: settings.admin.token.clone(),
         };
-        AdminPart::new("/lockable", api, settings)
+        AdminPart::new(&["/lockable"], api, settings)
     }),
     cli: || {
         LockableCommand::augment_subcommands(clap::Command::new("lockable"))

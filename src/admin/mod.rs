@@ -3,6 +3,7 @@
 //! `lockgate admin` commands. Each dialect with accounts brings its part of both ([`AdminTools`],
 //! named in its `dialects::DIALECTS` entry); this module merges the parts.
 
+pub mod courses;
 pub mod lockable;
 pub mod sfp;
 pub mod synchronize;
@@ -78,20 +79,25 @@ where
     })
 }
 
-/// A dialect's admin endpoints: their paths all start with `prefix` (e.g. `/lockable`).
+/// A dialect's admin endpoints: their paths all start with one of `prefixes` (e.g.
+/// `/lockable`).
 pub struct AdminPart {
-    pub prefix: &'static str,
+    pub prefixes: &'static [&'static str],
     pub spec: Value,
     pub endpoint: BoxEndpoint<'static>,
 }
 
 impl AdminPart {
-    /// The part served by `api`, whose paths start with `prefix`.
-    pub fn new<T: OpenApi + 'static>(prefix: &'static str, api: T, settings: &Settings) -> Self {
+    /// The part served by `api`, whose paths start with one of `prefixes`.
+    pub fn new<T: OpenApi + 'static>(
+        prefixes: &'static [&'static str],
+        api: T,
+        settings: &Settings,
+    ) -> Self {
         let service = OpenApiService::new(api, TITLE, VERSION).server(settings.admin.mount.clone());
         let spec = serde_json::from_str(&service.spec()).unwrap_or(Value::Null);
         Self {
-            prefix,
+            prefixes,
             spec,
             endpoint: service.boxed(),
         }
@@ -111,7 +117,10 @@ pub fn mounted(
     let mut document = Value::Null;
     for part in parts {
         let part = part(engine, settings);
-        routes = routes.nest_no_strip(part.prefix, part.endpoint);
+        let endpoint = std::sync::Arc::new(part.endpoint);
+        for prefix in part.prefixes {
+            routes = routes.nest_no_strip(*prefix, endpoint.clone());
+        }
         merge(&mut document, part.spec);
     }
     let spec = serde_json::to_string_pretty(&document).unwrap_or_default();

@@ -24,7 +24,7 @@ pub const TOOLS: AdminTools = AdminTools {
             rules: settings.synchronize.clone(),
             token: settings.admin.token.clone(),
         };
-        AdminPart::new("/synchronize", api, settings)
+        AdminPart::new(&["/synchronize"], api, settings)
     }),
     cli: || {
         SynchronizeCommand::augment_subcommands(clap::Command::new("synchronize"))

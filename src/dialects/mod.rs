@@ -6,6 +6,7 @@
 //! `lockgate admin` commands are made of their parts, and the tests iterate it.
 //! Adding a dialect is a module here, one line in the list, its settings, tests and document.
 
+pub mod courses;
 pub mod lockable;
 pub mod maas;
 pub mod sfp;
@@ -36,6 +37,7 @@ pub const DIALECTS: &[Dialect] = &[
     lockable::DIALECT,
     synchronize::DIALECT,
     sfp::DIALECT,
+    courses::DIALECT,
 ];
 
 /// The admin API: the parts of every dialect that has accounts, merged.

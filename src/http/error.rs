@@ -124,7 +124,10 @@ impl From<AccountError> for ApiError {
     fn from(err: AccountError) -> Self {
         match err {
             AccountError::Invalid(invalid) => ApiError::BadRequest(invalid.to_string()),
-            AccountError::NotFound(_) => ApiError::NotFound(err.to_string()),
+            AccountError::InvalidName(invalid) => ApiError::BadRequest(invalid.to_string()),
+            AccountError::NotFound(_) | AccountError::Missing(_) => {
+                ApiError::NotFound(err.to_string())
+            }
             AccountError::Contended => ApiError::Conflict(err.to_string()),
             AccountError::Random(cause) => {
                 tracing::error!(%cause, "no randomness for a token");

@@ -23,6 +23,7 @@ fn default_mounts_are_the_published_paths() {
         ("lockable", "/v1"),
         ("synchronize", "/api"),
         ("sfp", "/sfp/api"),
+        ("courses", "/"),
         ("admin", "/admin/v1"),
     ];
     let mounts = api_mounts();
@@ -76,6 +77,13 @@ fn synchronize_document_keeps_the_published_contract() {
     );
 }
 
+/// The courses document offers what the courses page and its models describe
+/// (tests/fixtures).
+#[test]
+fn courses_document_keeps_the_published_contract() {
+    check_contract("courses", include_str!("../fixtures/courses-contract.json"));
+}
+
 /// The sfp document offers what sfp server's document describes (tests/fixtures).
 #[test]
 fn sfp_document_keeps_the_published_contract() {
@@ -85,6 +93,12 @@ fn sfp_document_keeps_the_published_contract() {
 /// A contract's field: a type name, or `{"type", "format", "enum"}`; checks `got` against it.
 fn check_field(got: &Value, want: &Value, what: &str) {
     match want {
+        // A capitalised name is another schema of the document.
+        Value::String(name) if name.starts_with(char::is_uppercase) => assert_eq!(
+            got["$ref"],
+            format!("#/components/schemas/{name}"),
+            "{what}"
+        ),
         Value::String(_) => assert_eq!(&got["type"], want, "{what}"),
         _ => {
             for key in ["type", "format", "enum"] {
@@ -199,6 +213,10 @@ fn check_contract(name: &str, contract: &str) {
             if let Some(format) = want.get("bearerFormat") {
                 assert_eq!(&defined["bearerFormat"], format, "{scheme}");
             }
+            if let Some(key) = want.get("keyName") {
+                assert_eq!(&defined["name"], key, "{scheme}: header name");
+                assert_eq!(&defined["in"], &want["in"], "{scheme}: in");
+            }
         }
     }
 
@@ -241,7 +259,7 @@ async fn each_api_serves_its_document_under_its_mount() {
     let app = spawn_app().await;
     for (name, mount) in api_mounts() {
         let served: Value = app
-            .get(&format!("{mount}/openapi.json"))
+            .get(&format!("{}/openapi.json", mount.trim_end_matches('/')))
             .await
             .json()
             .await
@@ -259,7 +277,8 @@ async fn swagger_ui_lists_every_dialect() {
     assert_eq!(response.status(), 200);
     let page = response.text().await.expect("text");
     for (name, mount) in api_mounts() {
-        let option = format!("<option value=\"{mount}/openapi.json\">{name}</option>");
+        let document = format!("{}/openapi.json", mount.trim_end_matches('/'));
+        let option = format!("<option value=\"{document}\">{name}</option>");
         assert!(page.contains(&option), "{option}");
     }
     assert!(page.contains("SwaggerUIBundle"), "the bundle is inlined");
@@ -282,6 +301,8 @@ enum Auth {
     None,
     Basic(String),
     Bearer(String),
+    /// The courses dialect's session header.
+    Sid(String),
 }
 
 /// Each operation's document lists the error statuses it really answers: the failures a client
@@ -298,6 +319,18 @@ async fn documented_error_statuses_are_the_ones_answered() {
     let admin = crate::helpers::ADMIN_TOKEN.to_owned();
     let sfp = app.sfp_token("svc", "owner");
     let sfp_viewer = app.sfp_token("svc", "viewer");
+    let sid = app
+        .admin(Method::POST, "/course-sessions")
+        .json(&serde_json::json!({"userId": "u"}))
+        .send()
+        .await
+        .expect("POST")
+        .json::<Value>()
+        .await
+        .expect("json")["sid"]
+        .as_str()
+        .expect("sid")
+        .to_owned();
     let case = |doc, method, documented, path: String, auth, body, status| Failing {
         doc,
         method,
@@ -466,6 +499,60 @@ async fn documented_error_statuses_are_the_ones_answered() {
             400,
         ),
         case(
+            "courses",
+            Method::GET,
+            "/locks",
+            "/locks?subject.courseId=algebra101".into(),
+            Auth::None,
+            None,
+            401,
+        ),
+        case(
+            "courses",
+            Method::GET,
+            "/locks",
+            "/locks?subject.courseId=nocourse1".into(),
+            Auth::Sid(sid.clone()),
+            None,
+            404,
+        ),
+        case(
+            "courses",
+            Method::POST,
+            "/locks",
+            "/locks".into(),
+            Auth::Sid(sid.clone()),
+            Some(serde_json::json!({"type": "gadget"})),
+            400,
+        ),
+        case(
+            "courses",
+            Method::DELETE,
+            "/locks/{lockId}",
+            "/locks/12345".into(),
+            Auth::Sid(sid),
+            None,
+            404,
+        ),
+        case(
+            "admin",
+            Method::GET,
+            "/courses/{courseId}",
+            "/admin/v1/courses/nocourse1".into(),
+            Auth::Bearer(admin.clone()),
+            None,
+            404,
+        ),
+        case(
+            "admin",
+            Method::DELETE,
+            "/course-sessions/{sessionId}",
+            "/admin/v1/course-sessions/none".into(),
+            Auth::Bearer(admin.clone()),
+            None,
+            404,
+        ),
+        case(
             "admin",
             Method::GET,
             "/lockable/accounts/{accountId}",
@@ -499,6 +586,7 @@ async fn documented_error_statuses_are_the_ones_answered() {
             Auth::None => request,
             Auth::Basic(user) => request.basic_auth(user, Some("")),
             Auth::Bearer(token) => request.bearer_auth(token),
+            Auth::Sid(sid) => request.header("SID", sid),
         };
         if let Some(body) = body {
             request = request.json(&body);
@@ -523,6 +611,7 @@ async fn every_api_answers_under_the_mount_it_is_given() {
         settings.lockable.mount = "/tools/lockable".into();
         settings.synchronize.mount = "/tools/sync".into();
         settings.sfp.mount = "/tools/sfp".into();
+        settings.courses.mount = "/tools/courses".into();
         settings.admin.mount = "/ops".into();
     })
     .await;
@@ -539,6 +628,15 @@ async fn every_api_answers_under_the_mount_it_is_given() {
         .await
         .expect("GET");
     assert_eq!(sfp.status(), 200);
+    let courses = app
+        .get("/tools/courses/locks?subject.courseId=algebra101")
+        .await;
+    assert_eq!(courses.status(), 401);
+    let body: Value = courses.json().await.expect("json");
+    assert_eq!(
+        body["message"], "Invalid credentials",
+        "courses' error shape"
+    );
     assert_eq!(app.get("/mutex/lock/moved").await.status(), 404);
     let document: Value = app
         .get("/tools/mutex/openapi.json")

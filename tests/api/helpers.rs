@@ -368,6 +368,11 @@ impl TestApp {
         self.mounted(&self.settings.maas.mount, path)
     }
 
+    /// A courses URL (`/` by default).
+    pub fn courses(&self, path: &str) -> String {
+        self.mounted(&self.settings.courses.mount, path)
+    }
+
     /// An sfp URL (`/sfp/api` by default).
     pub fn sfp(&self, path: &str) -> String {
         self.mounted(&self.settings.sfp.mount, path)

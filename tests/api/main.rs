@@ -4,6 +4,7 @@ mod admin;
 mod cli;
 mod compat;
 mod connections;
+mod courses;
 mod docs;
 mod engine;
 mod healing;

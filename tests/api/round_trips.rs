@@ -175,6 +175,80 @@ async fn every_sfp_request_is_one_redis_command() {
     assert_eq!(commands, vec!["fcall"; 7], "sfp");
 }
 
+/// Every courses request is one Redis round trip once the gateway knows the session (a lock,
+/// a switch to another gadget, a renewal, a refusal, a listing), but a release by lock id: its
+/// course first (`TIME` and `HGET`, pipelined), then the course's script.
+#[tokio::test]
+async fn every_courses_request_is_one_round_trip_and_a_release_two() {
+    let app = spawn_app().await;
+    if !app.redis.owned() {
+        return; // MONITOR would see other tests' traffic.
+    }
+    let put = app
+        .admin(Method::PUT, "/courses/counted1")
+        .json(&json!({"gadgets": ["g1", "g2"], "editors": ["alice"]}))
+        .send()
+        .await
+        .expect("PUT");
+    assert_eq!(put.status(), 200);
+    let created: serde_json::Value = app
+        .admin(Method::POST, "/course-sessions")
+        .json(&json!({"userId": "alice"}))
+        .send()
+        .await
+        .expect("POST")
+        .json()
+        .await
+        .expect("json");
+    let sid = created["sid"].as_str().expect("sid").to_owned();
+    let send = |method: Method, path: &str, body: Option<serde_json::Value>| {
+        let mut request = app
+            .client
+            .request(method, app.courses(path))
+            .header("SID", &sid);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        async move {
+            let response = request.send().await.expect("request");
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<serde_json::Value>().await.expect("json"),
+            )
+        }
+    };
+    let lock = |gadget: &str| json!({"type": "gadget", "subject": {"courseId": "counted1", "gadgetId": gadget}});
+    // The first request starts the credentials channel, the second fills the session's entry.
+    for _ in 0..2 {
+        send(Method::GET, "/locks?subject.courseId=counted1", None).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
+    let monitor = Monitor::start(app.redis.url()).await;
+    assert_eq!(send(Method::POST, "/locks", Some(lock("g1"))).await.0, 201);
+    assert_eq!(send(Method::POST, "/locks", Some(lock("g1"))).await.0, 201);
+    let (_, switched) = send(Method::POST, "/locks", Some(lock("g2"))).await;
+    assert_eq!(
+        send(Method::POST, "/locks", Some(lock("none"))).await.0,
+        404
+    );
+    assert_eq!(
+        send(Method::GET, "/locks?subject.courseId=counted1", None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(monitor.take().await, vec!["fcall"; 5]);
+
+    let id = switched["id"].as_str().expect("id");
+    assert_eq!(
+        send(Method::DELETE, &format!("/locks/{id}"), None).await.0,
+        200
+    );
+    assert_eq!(monitor.take().await, vec!["time", "hget", "fcall"]);
+}
+
 /// A lockable token revoked through gateway A is refused by gateway B, which had it cached,
 /// within 100 ms of the revoke's reply; the revoke still releases the account's locks.
 #[tokio::test]
