@@ -21,9 +21,8 @@ use crate::domain::{CourseId, SubjectId};
 use crate::engine::{CourseLock, CourseLocks, Engine, LockGadget, UnlockGadget};
 use crate::http::mount::{assemble, Mounted};
 use crate::http::respond::{statuses, Documented};
-use crate::http::schema::Inline;
+use crate::http::schema::{Inline, Timestamp};
 use crate::http::strict::JsonString;
-use crate::http::time::rfc3339_ms;
 use crate::http::ApiError;
 
 pub const TITLE: &str = "courses";
@@ -133,9 +132,9 @@ pub struct ResourceLock {
     /// Milliseconds until it is released unless locked again (Redis time).
     pub expires_in: i64,
     /// RFC 3339, UTC: its first lock call.
-    pub created_at: String,
+    pub created_at: Timestamp,
     /// RFC 3339, UTC.
-    pub expires_at: String,
+    pub expires_at: Timestamp,
     /// Strictly larger than every token issued before for this course.
     pub fencing_token: u64,
 }
@@ -240,8 +239,8 @@ fn resource_lock(course: &str, lock: CourseLock, now_ms: i64) -> ResourceLock {
         },
         owner_id: lock.owner,
         expires_in: (lock.expires_at_ms - now_ms).max(0),
-        created_at: rfc3339_ms(lock.created_at_ms),
-        expires_at: rfc3339_ms(lock.expires_at_ms),
+        created_at: Timestamp::from_ms(lock.created_at_ms),
+        expires_at: Timestamp::from_ms(lock.expires_at_ms),
         fencing_token: lock.fencing_token,
     }
 }
