@@ -69,3 +69,27 @@ end
 local function session_over(ends_ms)
   return ends_ms > 0 and ends_ms <= now_ms
 end
+
+-- Why `user` may not act on the course now, as a reply, or nil when it may: its session ended
+-- (`ends_ms`, Redis ms, 0 for none), the course does not exist, or the user is not an editor.
+local function refusal(C, user, ends_ms)
+  if session_over(ends_ms) then
+    return {'status', 'session_over'}
+  end
+  if redis.call('EXISTS', C.course) == 0 then
+    return {'status', 'no_course'}
+  end
+  if redis.call('SISMEMBER', C.editors, user) == 0 then
+    return {'status', 'forbidden'}
+  end
+  return nil
+end
+
+-- Lock `i` as the reply of a lock call: its pairs, the status, and the time now.
+local function locked_reply(C, i, status)
+  local reply = lock_reply(C, i)
+  for _, v in ipairs({'status', status, 'now_ms', now_ms}) do
+    reply[#reply + 1] = v
+  end
+  return reply
+end

@@ -15,14 +15,9 @@
 local user, gadget, new_id, lock_ms = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local C = course(KEYS, ARGV, 6)
 
-if session_over(tonumber(ARGV[5])) then
-  return {'status', 'session_over'}
-end
-if redis.call('EXISTS', C.course) == 0 then
-  return {'status', 'no_course'}
-end
-if redis.call('SISMEMBER', C.editors, user) == 0 then
-  return {'status', 'forbidden'}
+local refused = refusal(C, user, tonumber(ARGV[5]))
+if refused then
+  return refused
 end
 if redis.call('SISMEMBER', C.gadgets, gadget) == 0 then
   return {'status', 'no_gadget'}
@@ -35,12 +30,7 @@ if held then
     return {'status', 'held'}
   end
   redis.call('HSET', C.locks, 'i:' .. held .. ':e', int(now_ms + lock_ms))
-  local reply = lock_reply(C, held)
-  reply[#reply + 1] = 'status'
-  reply[#reply + 1] = 'renewed'
-  reply[#reply + 1] = 'now_ms'
-  reply[#reply + 1] = now_ms
-  return reply
+  return locked_reply(C, held, 'renewed')
 end
 if redis.call('HEXISTS', C.locks, 'i:' .. new_id .. ':g') == 1
     or redis.call('HEXISTS', C.index, new_id) == 1 then
@@ -55,9 +45,4 @@ redis.call('HSET', C.locks, 'i:' .. new_id .. ':g', gadget, 'i:' .. new_id .. ':
   'i:' .. new_id .. ':c', int(now_ms), 'i:' .. new_id .. ':e', int(now_ms + lock_ms),
   'i:' .. new_id .. ':f', int(fence), 'g:' .. gadget, new_id, 'u:' .. user, new_id)
 redis.call('HSET', C.index, new_id, C.id)
-local reply = lock_reply(C, new_id)
-reply[#reply + 1] = 'status'
-reply[#reply + 1] = 'locked'
-reply[#reply + 1] = 'now_ms'
-reply[#reply + 1] = now_ms
-return reply
+return locked_reply(C, new_id, 'locked')

@@ -8,14 +8,9 @@
 local user = ARGV[1]
 local C = course(KEYS, ARGV, 3)
 
-if session_over(tonumber(ARGV[2])) then
-  return {'status', 'session_over'}
-end
-if redis.call('EXISTS', C.course) == 0 then
-  return {'status', 'no_course'}
-end
-if redis.call('SISMEMBER', C.editors, user) == 0 then
-  return {'status', 'forbidden'}
+local refused = refusal(C, user, tonumber(ARGV[2]))
+if refused then
+  return refused
 end
 local locks = {}
 for _, i in ipairs(live_locks(C)) do

@@ -111,7 +111,7 @@ pub async fn get_course(engine: &Engine, id: &str) -> Result<Course, AccountErro
     engine
         .course(id.as_str())
         .await?
-        .ok_or_else(|| AccountError::Missing(format!("no course `{}`", id.as_str())))
+        .ok_or_else(|| no_course(&id))
 }
 
 /// Deletes a course; answers how many of its locks were released.
@@ -120,7 +120,11 @@ pub async fn delete_course(engine: &Engine, id: &str) -> Result<u64, AccountErro
     engine
         .delete_course(id.as_str())
         .await?
-        .ok_or_else(|| AccountError::Missing(format!("no course `{}`", id.as_str())))
+        .ok_or_else(|| no_course(&id))
+}
+
+fn no_course(id: &CourseId) -> AccountError {
+    AccountError::Missing(format!("no course `{}`", id.as_str()))
 }
 
 /// Each id checked, duplicates dropped, in the order given.

@@ -7,51 +7,30 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, spawn_app_with, TestApp};
+use crate::helpers::{reply, spawn_app, spawn_app_with, Reply, TestApp};
 
-/// An answer: status and JSON body.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    body: Value,
-    fence: Option<u64>,
-}
-
-async fn reply(response: reqwest::Response) -> Reply {
-    let status = response.status().as_u16();
-    let fence = response
-        .headers()
-        .get("fencing-token")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
-    Reply {
-        status,
-        body: response.json().await.unwrap_or(Value::Null),
-        fence,
+/// The operator: an admin API call.
+async fn admin(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Reply {
+    let mut request = app.admin(method, path);
+    if let Some(body) = body {
+        request = request.json(&body);
     }
+    reply(request.send().await.expect("admin request")).await
 }
 
-/// The operator: courses and sessions through the admin API.
+/// The operator creates or replaces a course.
 async fn put_course(app: &TestApp, id: &str, gadgets: &[&str], editors: &[&str]) -> Reply {
     let body = json!({"gadgets": gadgets, "editors": editors});
-    reply(
-        app.admin(Method::PUT, &format!("/courses/{id}"))
-            .json(&body)
-            .send()
-            .await
-            .expect("PUT"),
-    )
-    .await
+    admin(app, Method::PUT, &format!("/courses/{id}"), Some(body)).await
 }
 
 /// A new session of `user`: its SID and session id.
 async fn session(app: &TestApp, user: &str) -> (String, String) {
-    let created = reply(
-        app.admin(Method::POST, "/course-sessions")
-            .json(&json!({"userId": user}))
-            .send()
-            .await
-            .expect("POST"),
+    let created = admin(
+        app,
+        Method::POST,
+        "/course-sessions",
+        Some(json!({"userId": user})),
     )
     .await;
     assert_eq!(created.status, 201, "{created:?}");
@@ -363,11 +342,11 @@ async fn sessions_are_checked_and_ended_everywhere_at_once() {
         .expect("GET");
     assert_error(&reply(no_header).await, 401, "Invalid credentials");
 
-    let ended = reply(
-        app.admin(Method::DELETE, &format!("/course-sessions/{session_id}"))
-            .send()
-            .await
-            .expect("DELETE"),
+    let ended = admin(
+        &app,
+        Method::DELETE,
+        &format!("/course-sessions/{session_id}"),
+        None,
     )
     .await;
     assert_eq!(ended.status, 200);
@@ -387,11 +366,11 @@ async fn sessions_are_checked_and_ended_everywhere_at_once() {
         401,
         "Invalid credentials",
     );
-    let again = reply(
-        app.admin(Method::DELETE, &format!("/course-sessions/{session_id}"))
-            .send()
-            .await
-            .expect("DELETE"),
+    let again = admin(
+        &app,
+        Method::DELETE,
+        &format!("/course-sessions/{session_id}"),
+        None,
     )
     .await;
     assert_eq!(again.status, 404);
@@ -540,22 +519,10 @@ async fn course_changes_release_the_locks_that_depended_on_them() {
         "Insufficient permissions",
     );
 
-    let shown = reply(
-        app.admin(Method::GET, "/courses/algebra101")
-            .send()
-            .await
-            .expect("GET"),
-    )
-    .await;
+    let shown = admin(&app, Method::GET, "/courses/algebra101", None).await;
     assert_eq!(shown.status, 200);
     assert_eq!(shown.body["editors"], json!(["alice", "bob"]));
-    let deleted = reply(
-        app.admin(Method::DELETE, "/courses/algebra101")
-            .send()
-            .await
-            .expect("DELETE"),
-    )
-    .await;
+    let deleted = admin(&app, Method::DELETE, "/courses/algebra101", None).await;
     assert_eq!(
         deleted.body,
         json!({"courseId": "algebra101", "releasedLocks": 1})
@@ -565,13 +532,7 @@ async fn course_changes_release_the_locks_that_depended_on_them() {
         404,
         "Course 'algebra101' not found",
     );
-    let gone = reply(
-        app.admin(Method::GET, "/courses/algebra101")
-            .send()
-            .await
-            .expect("GET"),
-    )
-    .await;
+    let gone = admin(&app, Method::GET, "/courses/algebra101", None).await;
     assert_eq!(gone.status, 404);
     for bad in ["short", "Upper123", "with-dash1"] {
         assert_eq!(

@@ -653,3 +653,25 @@ impl Drop for GatewayProcess {
         self.kill();
     }
 }
+
+/// An answer as a test reads it: status, JSON body (`null` if none), `Fencing-Token` header.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub fence: Option<u64>,
+}
+
+pub async fn reply(response: reqwest::Response) -> Reply {
+    let status = response.status().as_u16();
+    let fence = response
+        .headers()
+        .get("fencing-token")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    Reply {
+        status,
+        body: response.json().await.unwrap_or(serde_json::Value::Null),
+        fence,
+    }
+}

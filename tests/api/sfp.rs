@@ -7,15 +7,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, spawn_app_with, GatewayProcess, TestApp, SFP_SECRET};
-
-/// An answer: status, JSON body, `Fencing-Token` header.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    body: Value,
-    fence: Option<u64>,
-}
+use crate::helpers::{
+    reply, spawn_app, spawn_app_with, GatewayProcess, Reply, TestApp, SFP_SECRET,
+};
 
 /// sfp's client, as one token on one gateway.
 struct Sfp<'a> {
@@ -90,21 +84,6 @@ impl<'a> Sfp<'a> {
             .expect("ticketId")
             .to_owned();
         (id, queued.body)
-    }
-}
-
-async fn reply(response: reqwest::Response) -> Reply {
-    let status = response.status().as_u16();
-    let fence = response
-        .headers()
-        .get("fencing-token")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
-    let body = response.json().await.unwrap_or(Value::Null);
-    Reply {
-        status,
-        body,
-        fence,
     }
 }
 
