@@ -534,6 +534,28 @@ mod tests {
         assert!(err.to_string().contains("key_prefix"), "{err}");
     }
 
+    /// sfp verifies tokens with a secret or a public key; both at once, or a key file that
+    /// cannot be read, stop the start.
+    #[test]
+    fn rejects_two_sfp_keys_and_an_unreadable_key_file() {
+        let both = Settings::load_from(
+            None,
+            &Overrides::default(),
+            env(&[
+                ("LOCKGATE_SFP__JWT_SECRET", "s"),
+                ("LOCKGATE_SFP__JWT_PUBLIC_KEY_FILE", "/etc/hosts"),
+            ]),
+        );
+        assert!(both.is_err());
+        let missing = Settings::load_from(
+            None,
+            &Overrides::default(),
+            env(&[("LOCKGATE_SFP__JWT_PUBLIC_KEY_FILE", "/nonexistent/key.pem")]),
+        );
+        let err = missing.expect_err("unreadable").to_string();
+        assert!(err.contains("/nonexistent/key.pem"), "{err}");
+    }
+
     #[test]
     fn rejects_two_apis_on_one_mount() {
         let err = Settings::load_from(
