@@ -6,7 +6,9 @@
 //! - the same two EVALSHA over HTTP through webdis (if `webdis` is on PATH): the floor of "HTTP
 //!   in front of Redis";
 //! - lockgate's lock+unlock cycle in every served dialect, with one and with two gateway
-//!   processes (the release binary, started as its own process);
+//!   processes (the release binary, started as its own process): maas, lockable, synchronize,
+//!   sfp (queue a ticket, acquired at once; release it) and courses (lock a gadget of one shared
+//!   course, each worker its own gadget and user session; release it by id);
 //!
 //! at 1, 16 and 64 workers (each a keep-alive HTTP/1.1 connection driven by hyper), with the
 //! gateways' CPU time per request read from `/proc`. Then cross-gateway hand-off latency, the
@@ -32,6 +34,9 @@ use tokio::net::TcpStream;
 
 const GATEWAY: &str = env!("CARGO_BIN_EXE_lockgate");
 const ADMIN_TOKEN: &str = "bench-admin-token";
+const SFP_SECRET: &str = "bench-sfp-secret";
+/// The course every courses worker locks a gadget of.
+const COURSE: &str = "benchcourse";
 const CONCURRENCY: [usize; 3] = [1, 16, 64];
 const WARMUP: Duration = Duration::from_millis(500);
 const MEASURE: Duration = Duration::from_secs(3);
@@ -73,8 +78,16 @@ async fn main() {
         }
         _ => None,
     };
-    let lockable_token = lockable_account(&pods[0]).await;
-    let sync_key = synchronize_key(&pods[0]).await;
+    let auth = Arc::new(Auth {
+        lockable: format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:", lockable_account(&pods[0]).await))
+        ),
+        sync: format!("Bearer {}", synchronize_key(&pods[0]).await),
+        sfp: format!("Bearer {}", sfp_token()),
+        courses: course_sessions(&pods[0]).await,
+    });
 
     println!("lockgate hot-path benchmark: {}", machine());
     println!(
@@ -103,19 +116,20 @@ async fn main() {
     for (pods_used, label) in [(1, "1 pod"), (2, "2 pods")] {
         let addrs: Vec<String> = pods[..pods_used].iter().map(|p| p.addr.clone()).collect();
         let pids: Vec<u32> = pods[..pods_used].iter().map(|p| p.pid()).collect();
-        for dialect in [Dialect::Maas, Dialect::Lockable, Dialect::Synchronize] {
+        for dialect in [
+            Dialect::Maas,
+            Dialect::Lockable,
+            Dialect::Synchronize,
+            Dialect::Sfp,
+            Dialect::Courses,
+        ] {
             targets.push((
                 format!("{} {label}", dialect.name()),
                 Target::Gateway {
                     addrs: addrs.clone(),
                     pids: pids.clone(),
                     dialect,
-                    lockable_auth: format!(
-                        "Basic {}",
-                        base64::engine::general_purpose::STANDARD
-                            .encode(format!("{lockable_token}:"))
-                    ),
-                    sync_auth: format!("Bearer {sync_key}"),
+                    auth: auth.clone(),
                 },
             ));
         }
@@ -128,8 +142,7 @@ async fn main() {
                 addrs: vec![baseline.addr.clone()],
                 pids: vec![baseline.pid()],
                 dialect: Dialect::Maas,
-                lockable_auth: String::new(),
-                sync_auth: String::new(),
+                auth: auth.clone(),
             },
         ));
     }
@@ -139,8 +152,7 @@ async fn main() {
             addrs: vec![single_thread.addr.clone()],
             pids: vec![single_thread.pid()],
             dialect: Dialect::Maas,
-            lockable_auth: String::new(),
-            sync_auth: String::new(),
+            auth: auth.clone(),
         },
     ));
 
@@ -218,9 +230,18 @@ enum Target {
         addrs: Vec<String>,
         pids: Vec<u32>,
         dialect: Dialect,
-        lockable_auth: String,
-        sync_auth: String,
+        auth: Arc<Auth>,
     },
+}
+
+/// The credentials of the dialects that need them.
+struct Auth {
+    /// `Authorization` values.
+    lockable: String,
+    sync: String,
+    sfp: String,
+    /// One course session (`SID`) per worker.
+    courses: Vec<String>,
 }
 
 #[derive(Clone, Copy)]
@@ -228,6 +249,8 @@ enum Dialect {
     Maas,
     Lockable,
     Synchronize,
+    Sfp,
+    Courses,
 }
 
 impl Dialect {
@@ -236,6 +259,8 @@ impl Dialect {
             Dialect::Maas => "maas",
             Dialect::Lockable => "lockable",
             Dialect::Synchronize => "synchronize",
+            Dialect::Sfp => "sfp",
+            Dialect::Courses => "courses",
         }
     }
 }
@@ -327,8 +352,8 @@ enum Cycle {
         http: Http,
         dialect: Dialect,
         name: String,
-        lockable_auth: String,
-        sync_auth: String,
+        worker: usize,
+        auth: Arc<Auth>,
     },
 }
 
@@ -359,15 +384,14 @@ impl Cycle {
             Target::Gateway {
                 addrs,
                 dialect,
-                lockable_auth,
-                sync_auth,
+                auth,
                 ..
             } => Cycle::Gateway {
                 http: Http::connect(&addrs[worker % addrs.len()]).await,
                 dialect: *dialect,
                 name: format!("bench-{}-w{worker}", dialect.name()),
-                lockable_auth: lockable_auth.clone(),
-                sync_auth: sync_auth.clone(),
+                worker,
+                auth: auth.clone(),
             },
         }
     }
@@ -421,8 +445,8 @@ impl Cycle {
                 http,
                 dialect,
                 name,
-                lockable_auth,
-                sync_auth,
+                worker,
+                auth,
             } => match dialect {
                 Dialect::Maas => {
                     let path = format!("/mutex/lock/{name}?timeout=0");
@@ -436,7 +460,7 @@ impl Cycle {
                     took
                 }
                 Dialect::Lockable => {
-                    let auth = [("authorization", lockable_auth.as_str())];
+                    let auth = [("authorization", auth.lockable.as_str())];
                     let path = format!("/v1/acquire/{name}");
                     let (status, body) = http.call(Method::GET, &path, &auth, None).await;
                     assert!(
@@ -454,7 +478,7 @@ impl Cycle {
                 }
                 Dialect::Synchronize => {
                     let auth = [
-                        ("authorization", sync_auth.as_str()),
+                        ("authorization", auth.sync.as_str()),
                         ("content-type", "application/json"),
                     ];
                     let body = format!(r#"{{"lockName":"{name}","requester":"bench"}}"#);
@@ -472,6 +496,45 @@ impl Cycle {
                         .call(Method::POST, "/api/v0/unlock", &auth, Some(body))
                         .await;
                     assert!(status == 200 && contains(&reply, b"true"), "sync unlock");
+                    took
+                }
+                Dialect::Sfp => {
+                    let auth = [
+                        ("authorization", auth.sfp.as_str()),
+                        ("content-type", "application/json"),
+                    ];
+                    let body = format!(
+                        r#"{{"repository":"bench","resource":"{name}","leaseDurationSeconds":30}}"#
+                    );
+                    let (status, reply) = http
+                        .call(Method::POST, "/sfp/api/locks", &auth, Some(body))
+                        .await;
+                    assert!(
+                        status == 201 && contains(&reply, b"\"status\":\"acquired\""),
+                        "sfp queue"
+                    );
+                    let took = started.elapsed();
+                    let ticket = json_str(&reply, "ticketId").expect("ticketId");
+                    let path = format!("/sfp/api/locks/bench/{name}/{ticket}");
+                    let (status, _) = http.call(Method::DELETE, &path, &auth[..1], None).await;
+                    assert_eq!(status, 200, "sfp release");
+                    took
+                }
+                Dialect::Courses => {
+                    let sid = [
+                        ("sid", auth.courses[*worker % auth.courses.len()].as_str()),
+                        ("content-type", "application/json"),
+                    ];
+                    let body = format!(
+                        r#"{{"type":"gadget","subject":{{"courseId":"{COURSE}","gadgetId":"g{worker}"}}}}"#
+                    );
+                    let (status, reply) = http.call(Method::POST, "/locks", &sid, Some(body)).await;
+                    assert_eq!(status, 201, "courses lock");
+                    let took = started.elapsed();
+                    let id = json_str(&reply, "id").expect("id");
+                    let path = format!("/locks/{id}");
+                    let (status, _) = http.call(Method::DELETE, &path, &sid[..1], None).await;
+                    assert_eq!(status, 200, "courses unlock");
                     took
                 }
             },
@@ -602,6 +665,7 @@ impl Gateway {
             .env("LOCKGATE_REDIS__URL", redis_url)
             .env("LOCKGATE_LOG__LEVEL", "warn")
             .env("LOCKGATE_ADMIN__TOKEN", ADMIN_TOKEN)
+            .env("LOCKGATE_SFP__JWT_SECRET", SFP_SECRET)
             .env("LOCKGATE_SYNCHRONIZE__SIGNUPS_PER_MINUTE", "1000000")
             .envs(env.iter().copied())
             .stdin(Stdio::null())
@@ -704,6 +768,52 @@ async fn lockable_account(pod: &Gateway) -> String {
         .await;
     assert_eq!(status, 201, "create lockable account");
     json_str(&body, "token").expect("token")
+}
+
+/// What `lockgate admin sfp token` would mint for the gateways' secret.
+fn sfp_token() -> String {
+    let settings = lockgate::config::SfpSettings {
+        jwt_secret: SFP_SECRET.into(),
+        ..Default::default()
+    };
+    lockgate::accounts::mint_sfp_token(&settings, "bench", "application", Duration::from_secs(3600))
+        .expect("sfp token")
+}
+
+/// The shared course (a gadget and an editor per worker) and one session per worker.
+async fn course_sessions(pod: &Gateway) -> Vec<String> {
+    let workers = CONCURRENCY.iter().copied().max().unwrap_or(1);
+    let mut http = Http::connect(&pod.addr).await;
+    let admin = format!("Bearer {ADMIN_TOKEN}");
+    let headers = [
+        ("authorization", admin.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let list = |prefix: &str| {
+        (0..workers)
+            .map(|w| format!("\"{prefix}{w}\""))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let body = format!(r#"{{"gadgets":[{}],"editors":[{}]}}"#, list("g"), list("w"));
+    let path = format!("/admin/v1/courses/{COURSE}");
+    let (status, _) = http.call(Method::PUT, &path, &headers, Some(body)).await;
+    assert_eq!(status, 200, "put the bench course");
+    let mut sids = Vec::with_capacity(workers);
+    for w in 0..workers {
+        let body = format!(r#"{{"userId":"w{w}"}}"#);
+        let (status, reply) = http
+            .call(
+                Method::POST,
+                "/admin/v1/course-sessions",
+                &headers,
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 201, "course session");
+        sids.push(json_str(&reply, "sid").expect("sid"));
+    }
+    sids
 }
 
 async fn synchronize_key(pod: &Gateway) -> String {

@@ -14,14 +14,17 @@
 --   index    hash: lock id -> course id, for every course whose locks' ids carry this slot
 --            (lock ids end with their course's slot number, so DELETE /locks/{id} finds the
 --            index from the id alone; see `src/engine/keys.rs`)
--- Locks expire lazily: every script first drops the course's locks whose time is up.
+--   expiry   sorted set: lock id -> when it expires (Redis ms)
+-- Locks expire lazily: every script first drops the course's locks whose time is up, found in
+-- `expiry` without looking at the others, so a lock call costs the same however many locks
+-- the course holds.
 
 -- The course a script works on: KEYS in the order above, and from ARGV[at] on: the course id
 -- and how long the fence key outlives its last use (ms).
 local function course(keys, argv, at)
   return {
     course = keys[1], gadgets = keys[2], editors = keys[3], locks = keys[4], fence = keys[5],
-    index = keys[6], id = argv[at], fence_ttl_ms = tonumber(argv[at + 1]),
+    index = keys[6], expiry = keys[7], id = argv[at], fence_ttl_ms = tonumber(argv[at + 1]),
   }
 end
 
@@ -37,22 +40,26 @@ local function drop_lock(C, i)
     redis.call('HDEL', C.locks, 'u:' .. f[2])
   end
   redis.call('HDEL', C.index, i)
+  redis.call('ZREM', C.expiry, i)
 end
 
--- Every live lock id of the course, after dropping the ones whose time is up.
-local function live_locks(C)
-  local ids = {}
-  local all = redis.call('HGETALL', C.locks)
-  for n = 1, #all, 2 do
-    local i = string.match(all[n], '^i:(%d+):e$')
-    if i then
-      if tonumber(all[n + 1]) <= now_ms then
-        drop_lock(C, i)
-      else
-        ids[#ids + 1] = i
-      end
-    end
+-- Drops the course's locks whose time is up.
+local function prune(C)
+  for _, i in ipairs(redis.call('ZRANGEBYSCORE', C.expiry, '-inf', int(now_ms))) do
+    drop_lock(C, i)
   end
+end
+
+-- Lock `i` lasts until `expires_ms`.
+local function set_expiry_of(C, i, expires_ms)
+  redis.call('HSET', C.locks, 'i:' .. i .. ':e', int(expires_ms))
+  redis.call('ZADD', C.expiry, int(expires_ms), i)
+end
+
+-- Every live lock id of the course, in id order, after dropping the ones whose time is up.
+local function live_locks(C)
+  prune(C)
+  local ids = redis.call('ZRANGE', C.expiry, 0, -1)
   table.sort(ids)
   return ids
 end

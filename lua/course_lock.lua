@@ -1,7 +1,7 @@
 -- course_lock.lua: a user locks a gadget of a course for editing. A user holds at most one lock
 -- per course: locking another gadget releases the first in the same step; locking the gadget
 -- the user holds renews it (same id, created time and token). Refusals change nothing.
--- KEYS[1..6] the course's keys, see _courses.lua
+-- KEYS[1..7] the course's keys, see _courses.lua
 -- ARGV[1] the user id
 -- ARGV[2] the gadget id
 -- ARGV[3] the id a new lock gets (a positive 64-bit integer ending with the course's slot)
@@ -22,14 +22,14 @@ end
 if redis.call('SISMEMBER', C.gadgets, gadget) == 0 then
   return {'status', 'no_gadget'}
 end
-live_locks(C)
+prune(C)
 
 local held = redis.call('HGET', C.locks, 'g:' .. gadget)
 if held then
   if redis.call('HGET', C.locks, 'i:' .. held .. ':o') ~= user then
     return {'status', 'held'}
   end
-  redis.call('HSET', C.locks, 'i:' .. held .. ':e', int(now_ms + lock_ms))
+  set_expiry_of(C, held, now_ms + lock_ms)
   return locked_reply(C, held, 'renewed')
 end
 if redis.call('HEXISTS', C.locks, 'i:' .. new_id .. ':g') == 1
@@ -42,7 +42,8 @@ if mine then
 end
 local fence = next_fence(C, lock_ms)
 redis.call('HSET', C.locks, 'i:' .. new_id .. ':g', gadget, 'i:' .. new_id .. ':o', user,
-  'i:' .. new_id .. ':c', int(now_ms), 'i:' .. new_id .. ':e', int(now_ms + lock_ms),
-  'i:' .. new_id .. ':f', int(fence), 'g:' .. gadget, new_id, 'u:' .. user, new_id)
+  'i:' .. new_id .. ':c', int(now_ms), 'i:' .. new_id .. ':f', int(fence),
+  'g:' .. gadget, new_id, 'u:' .. user, new_id)
+set_expiry_of(C, new_id, now_ms + lock_ms)
 redis.call('HSET', C.index, new_id, C.id)
 return locked_reply(C, new_id, 'locked')

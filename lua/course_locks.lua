@@ -1,5 +1,5 @@
 -- course_locks.lua: the active locks of a course, for a user who may edit it.
--- KEYS[1..6] the course's keys, see _courses.lua
+-- KEYS[1..7] the course's keys, see _courses.lua
 -- ARGV[1] the user id
 -- ARGV[2] when the caller's session ends (Redis ms; 0: no end)
 -- ARGV[3..4] the course id and the fence retention, see course() in _courses.lua

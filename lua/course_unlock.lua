@@ -1,5 +1,5 @@
 -- course_unlock.lua: a user releases one of a course's locks by its id.
--- KEYS[1..6] the course's keys, see _courses.lua
+-- KEYS[1..7] the course's keys, see _courses.lua
 -- ARGV[1] the lock id
 -- ARGV[2] the user id
 -- ARGV[3] when the caller's session ends (Redis ms; 0: no end)
@@ -12,7 +12,7 @@ local C = course(KEYS, ARGV, 4)
 if session_over(tonumber(ARGV[3])) then
   return {'status', 'session_over'}
 end
-live_locks(C)
+prune(C)
 local owner = redis.call('HGET', C.locks, 'i:' .. i .. ':o')
 if not owner then
   return {'status', 'not_found'}

@@ -1,6 +1,6 @@
 -- put_course.lua: creates or replaces a course: its gadgets and its editors. Locks on a gadget
 -- no longer in the course, or held by a user who may no longer edit it, are released.
--- KEYS[1..6] the course's keys, see _courses.lua
+-- KEYS[1..7] the course's keys, see _courses.lua
 -- ARGV[1] how many gadget ids follow (n)
 -- ARGV[2..n+1] the gadget ids; ARGV[n+2..#ARGV-2] the editors' user ids
 -- ARGV[#ARGV-1..#ARGV] the course id and the fence retention, see course() in _courses.lua

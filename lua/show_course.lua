@@ -1,5 +1,5 @@
 -- show_course.lua: a course as the operator sees it.
--- KEYS[1..6] the course's keys, see _courses.lua
+-- KEYS[1..7] the course's keys, see _courses.lua
 -- ARGV[1..2] the course id and the fence retention, see course() in _courses.lua
 -- Returns name/value pairs: status "found", gadgets (array), editors (array), created_ms,
 -- updated_ms, locks (how many are active); or status "missing"

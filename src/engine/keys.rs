@@ -263,6 +263,8 @@ pub struct CourseKeys {
     pub locks: String,
     pub fence: String,
     pub index: String,
+    /// Lock id → expiry (Redis ms).
+    pub expiry: String,
     /// The course's Redis Cluster slot.
     pub slot: u16,
 }
@@ -283,6 +285,7 @@ impl KeyBuilder {
             editors: format!("{base}:editors"),
             locks: format!("{base}:locks"),
             fence: format!("{base}:fence"),
+            expiry: format!("{base}:expiry"),
             index: self.course_index(slot),
             slot,
         }
@@ -412,6 +415,7 @@ mod tests {
         let keys = builder.course("algebra101");
         assert_eq!(slot_of(hash_tag(&keys.index)), keys.slot);
         assert_eq!(slot_of(hash_tag(&keys.locks)), keys.slot);
+        assert_eq!(slot_of(hash_tag(&keys.expiry)), keys.slot);
         for random in [0, 1, u64::MAX, 0x1234_5678_9abc_def0] {
             let id = course_lock_id(keys.slot, random);
             assert!(id > 0 && id <= i64::MAX as u64, "{id}");

@@ -75,17 +75,18 @@ pub trait CourseScript {
 }
 
 impl CourseKeys {
-    /// `FCALL <function> 6 KEYS... <the script's own ARGV> <course id> <fence retention>`.
+    /// `FCALL <function> 7 KEYS... <the script's own ARGV> <course id> <fence retention>`.
     pub fn command<S: CourseScript>(&self, script: &S, fence_retention: Duration) -> Cmd {
         let mut cmd = redis::cmd("FCALL");
         cmd.arg(S::function())
-            .arg(6)
+            .arg(7)
             .arg(&self.course)
             .arg(&self.gadgets)
             .arg(&self.editors)
             .arg(&self.locks)
             .arg(&self.fence)
-            .arg(&self.index);
+            .arg(&self.index)
+            .arg(&self.expiry);
         script.args(&mut cmd);
         cmd.arg(&self.id).arg(millis(fence_retention));
         cmd
