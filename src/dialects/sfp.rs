@@ -25,6 +25,7 @@ use crate::engine::{
     EndReason, Engine, Enqueue, Liveness, LockRef, Namespace, Poll, TicketRecord, TicketSpec,
     TicketStatus, Withdraw,
 };
+use crate::http::connections::unless_client_leaves;
 use crate::http::mount::{assemble, Mounted};
 use crate::http::respond::{statuses, Documented};
 use crate::http::schema::{Inline, Number, Timestamp};
@@ -369,6 +370,7 @@ impl SfpApi {
 
     async fn attempt(
         &self,
+        req: &Request,
         repository: &str,
         resource: &str,
         ticket: &str,
@@ -387,10 +389,11 @@ impl SfpApi {
                 ))
             }
         };
-        let polled = self
+        // A client that hangs up stops the wait, and with it the polls that kept its ticket alive.
+        let waited = self
             .engine
-            .await_ticket(&at.lock, &ticket, wait, self.idle())
-            .await?;
+            .await_ticket(&at.lock, &ticket, wait, self.idle());
+        let polled = unless_client_leaves(req, waited).await??;
         Ok(match polled.outcome {
             Poll::Acquired(lease) => (
                 AcquireResult {
@@ -681,6 +684,7 @@ impl SfpApi {
     )]
     async fn attempt_lock_acquisition(
         &self,
+        req: &Request,
         _auth: AccessToken,
         repository: Path<String>,
         resource: Path<String>,
@@ -691,7 +695,7 @@ impl SfpApi {
         wait_seconds: Query<Option<f64>>,
     ) -> Documented<SfpResponse<AcquireResult>, AttemptFails> {
         respond(
-            self.attempt(&repository, &resource, &ticket_id, wait_seconds.0)
+            self.attempt(req, &repository, &resource, &ticket_id, wait_seconds.0)
                 .await,
         )
         .into()

@@ -917,3 +917,29 @@ async fn a_wait_on_another_process_is_woken_and_survives_its_death() {
     let polled = alice.attempt("proc", &c, None).await;
     assert_eq!(polled.body["acquired"], true, "{:?}", polled.body);
 }
+
+/// A client that hangs up during a waiting attempt stops the gateway's polls for it: its ticket
+/// is dropped once idle, not kept alive for the rest of the wait by nobody.
+#[tokio::test]
+async fn a_waiting_client_that_hangs_up_no_longer_keeps_its_ticket() {
+    let app = spawn_app_with(|s| s.sfp.queue_idle_seconds = 1).await;
+    let alice = Sfp::new(&app, "alice");
+    alice.ticket("gone", 60.0).await;
+    let (waiter, _) = alice.ticket("gone", 60.0).await;
+    let url = app.sfp(&format!("/locks/repo/gone/{waiter}/acquire?waitSeconds=30"));
+    let hung_up = app
+        .client
+        .post(url)
+        .bearer_auth(&alice.token)
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await;
+    assert!(hung_up.is_err(), "the client gave up first");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let status = alice.status("gone", &waiter).await;
+    assert_eq!(
+        status.body["releaseReason"], "dropped_idle",
+        "{:?}",
+        status.body
+    );
+}
