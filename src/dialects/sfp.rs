@@ -102,7 +102,7 @@ async fn check_token(req: &Request, bearer: Bearer) -> poem::Result<SfpCaller> {
     let verifier = req.data::<Arc<SfpVerifier>>().ok_or(ApiError::Internal)?;
     let caller = verifier
         .verify(&bearer.token)
-        .map_err(|err| ApiError::Unauthorized(format!("Unauthorized: {err}")))?;
+        .map_err(|err| ApiError::Unauthorized(err.to_string()))?;
     if !caller.may_use_api() {
         return Err(ApiError::Forbidden(FORBIDDEN.into()).into());
     }
@@ -247,10 +247,16 @@ pub enum SfpResponse<T: poem_openapi::types::ToJSON + Send + Sync> {
 /// The one place an [`ApiError`] becomes an sfp error.
 fn error_body(err: &ApiError) -> (StatusCode, Json<ErrorBody>) {
     let status = err.status();
+    let error = status.canonical_reason().unwrap_or("Error");
+    // Every 401 starts as the original's ("Unauthorized"), then says why.
+    let message = match err {
+        ApiError::Unauthorized(why) => format!("{error}: {why}"),
+        other => other.to_string(),
+    };
     let body = ErrorBody {
         status_code: status.as_u16(),
-        message: err.to_string(),
-        error: status.canonical_reason().unwrap_or("Error").to_owned(),
+        message,
+        error: error.to_owned(),
     };
     (status, Json(body))
 }

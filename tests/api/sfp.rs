@@ -573,7 +573,10 @@ async fn tokens_are_checked_before_anything_else() {
         }
         async move { reply(request.send().await.expect("POST")).await }
     };
-    assert_error(&post(None, body.clone()).await, 401, "Unauthorized");
+    let missing = post(None, body.clone()).await;
+    assert_error(&missing, 401, "Unauthorized");
+    let message = missing.body["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("Unauthorized: "), "{message}");
     assert_error(
         &post(Some("not-a-jwt".into()), body.clone()).await,
         401,
@@ -588,6 +591,9 @@ async fn tokens_are_checked_before_anything_else() {
         401,
         "Unauthorized",
     );
+    let expired = post(Some(good(json!({"exp": now - 120}))), body.clone()).await;
+    let message = expired.body["message"].as_str().unwrap_or_default();
+    assert_eq!(message, "Unauthorized: the token has expired");
     // Expired beyond the 30 s leeway; within it is still accepted.
     assert_error(
         &post(Some(good(json!({"exp": now - 120}))), body.clone()).await,
