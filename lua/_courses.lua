@@ -8,8 +8,8 @@
 --   gadgets  set: the course's gadget ids
 --   editors  set: the user ids that may edit (lock) the course
 --   locks    hash: per lock id i: 'i:'..i..':g' (gadget), ':o' (owner), ':c' (created ms),
---            ':e' (expires ms), ':f' (fencing token); 'g:'..gadget -> lock id; 'u:'..user ->
---            lock id (a user holds at most one lock per course)
+--            ':f' (fencing token); 'g:'..gadget -> lock id; 'u:'..user -> lock id (a user
+--            holds at most one lock per course)
 --   fence    string: the last fencing token issued for the course
 --   index    hash: lock id -> course id, for every course whose locks' ids carry this slot
 --            (lock ids end with their course's slot number, so DELETE /locks/{id} finds the
@@ -32,7 +32,7 @@ end
 local function drop_lock(C, i)
   local f = redis.call('HMGET', C.locks, 'i:' .. i .. ':g', 'i:' .. i .. ':o')
   redis.call('HDEL', C.locks, 'i:' .. i .. ':g', 'i:' .. i .. ':o', 'i:' .. i .. ':c',
-    'i:' .. i .. ':e', 'i:' .. i .. ':f')
+    'i:' .. i .. ':f')
   if f[1] and redis.call('HGET', C.locks, 'g:' .. f[1]) == i then
     redis.call('HDEL', C.locks, 'g:' .. f[1])
   end
@@ -50,9 +50,8 @@ local function prune(C)
   end
 end
 
--- Lock `i` lasts until `expires_ms`.
+-- Lock `i` lasts until `expires_ms` (kept only in `expiry`).
 local function set_expiry_of(C, i, expires_ms)
-  redis.call('HSET', C.locks, 'i:' .. i .. ':e', int(expires_ms))
   redis.call('ZADD', C.expiry, int(expires_ms), i)
 end
 
@@ -67,9 +66,9 @@ end
 -- Lock `i` as name/value pairs: id, gadget, owner, created_ms, expires_ms, fence.
 local function lock_reply(C, i)
   local f = redis.call('HMGET', C.locks, 'i:' .. i .. ':g', 'i:' .. i .. ':o', 'i:' .. i .. ':c',
-    'i:' .. i .. ':e', 'i:' .. i .. ':f')
+    'i:' .. i .. ':f')
   return {'id', i, 'gadget', f[1], 'owner', f[2], 'created_ms', tonumber(f[3]),
-    'expires_ms', tonumber(f[4]), 'fence', f[5]}
+    'expires_ms', tonumber(redis.call('ZSCORE', C.expiry, i)), 'fence', f[4]}
 end
 
 -- The session's end (Redis ms, 0 for none) has passed: the caller is no longer signed in.
@@ -99,4 +98,16 @@ local function locked_reply(C, i, status)
     reply[#reply + 1] = v
   end
   return reply
+end
+
+-- The course as name/value pairs: gadgets and editors (sorted arrays), created_ms, updated_ms,
+-- locks (how many are active).
+local function course_reply(C)
+  local f = redis.call('HMGET', C.course, 'created_ms', 'updated_ms')
+  local gadgets = redis.call('SMEMBERS', C.gadgets)
+  local editors = redis.call('SMEMBERS', C.editors)
+  table.sort(gadgets)
+  table.sort(editors)
+  return {'gadgets', gadgets, 'editors', editors, 'created_ms', tonumber(f[1]),
+    'updated_ms', tonumber(f[2]), 'locks', #live_locks(C)}
 end

@@ -4,8 +4,8 @@
 -- ARGV[1] how many gadget ids follow (n)
 -- ARGV[2..n+1] the gadget ids; ARGV[n+2..#ARGV-2] the editors' user ids
 -- ARGV[#ARGV-1..#ARGV] the course id and the fence retention, see course() in _courses.lua
--- Returns name/value pairs: status "created" | "replaced", released (locks released),
--- created_ms, updated_ms
+-- Returns name/value pairs: status "created" | "replaced", released (locks released), and the
+-- course as it is now (see course_reply() in _courses.lua)
 local n = tonumber(ARGV[1])
 local C = course(KEYS, ARGV, #ARGV - 1)
 local gadgets, editors = {}, {}
@@ -39,6 +39,8 @@ for _, i in ipairs(live_locks(C)) do
     released = released + 1
   end
 end
-local f = redis.call('HMGET', C.course, 'created_ms', 'updated_ms')
-return {'status', status, 'released', released, 'created_ms', tonumber(f[1]),
-  'updated_ms', tonumber(f[2])}
+local reply = course_reply(C)
+for _, v in ipairs({'status', status, 'released', released}) do
+  reply[#reply + 1] = v
+end
+return reply

@@ -91,19 +91,17 @@ pub async fn authenticate_course_session(
     }))
 }
 
-/// Creates or replaces a course; answers it as stored, and what the put did.
+/// Creates or replaces a course; answers what the put did and the course as stored.
 pub async fn put_course(
     engine: &Engine,
     id: &str,
     gadgets: &[String],
     editors: &[String],
-) -> Result<(Course, CoursePut), AccountError> {
+) -> Result<CoursePut, AccountError> {
     let id = CourseId::parse(id)?;
     let gadgets = distinct("gadgets", gadgets)?;
     let editors = distinct("editors", editors)?;
-    let put = engine.put_course(id.as_str(), &gadgets, &editors).await?;
-    let course = get_course(engine, id.as_str()).await?;
-    Ok((course, put))
+    Ok(engine.put_course(id.as_str(), &gadgets, &editors).await?)
 }
 
 pub async fn get_course(engine: &Engine, id: &str) -> Result<Course, AccountError> {

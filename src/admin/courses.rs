@@ -220,10 +220,9 @@ impl CoursesAdminApi {
     ) -> Documented<CourseResponse, PutCourseFails> {
         let result = async {
             auth.check(&self.token)?;
-            let (course, put) =
-                accounts::put_course(&self.engine, &course_id, &body.gadgets, &body.editors)
-                    .await?;
-            Ok::<_, ApiError>(CourseView::new(course, Some(put.released)))
+            let put = accounts::put_course(&self.engine, &course_id, &body.gadgets, &body.editors)
+                .await?;
+            Ok::<_, ApiError>(CourseView::new(put.course, Some(put.released)))
         }
         .await;
         super::respond(result, |view| CourseResponse::Ok(Json(view)))
@@ -371,9 +370,8 @@ async fn run(
             gadgets,
             editors,
         } => {
-            let (course, put) =
-                accounts::put_course(engine, &course_id, &gadgets, &editors).await?;
-            CourseView::new(course, Some(put.released)).to_json()
+            let put = accounts::put_course(engine, &course_id, &gadgets, &editors).await?;
+            CourseView::new(put.course, Some(put.released)).to_json()
         }
         CoursesCommand::ShowCourse { course_id } => {
             CourseView::new(accounts::get_course(engine, &course_id).await?, None).to_json()

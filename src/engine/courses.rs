@@ -72,12 +72,13 @@ pub struct Course {
     pub active_locks: u64,
 }
 
-/// What putting a course did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What putting a course did, and the course as it is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CoursePut {
     pub created: bool,
     /// Locks released because their gadget or their owner left the course.
     pub released: u64,
+    pub course: Course,
 }
 
 /// How many fresh ids a lock request draws before giving up (a clash needs two equal random
@@ -166,8 +167,11 @@ impl Engine {
         editors: &[String],
     ) -> Result<CoursePut, EngineError> {
         let keys = self.keys().course(course);
-        self.run_course(&keys, &put_course::PutCourse { gadgets, editors })
-            .await
+        let mut put = self
+            .run_course(&keys, &put_course::PutCourse { gadgets, editors })
+            .await?;
+        put.course.id = course.to_owned();
+        Ok(put)
     }
 
     pub async fn course(&self, course: &str) -> Result<Option<Course>, EngineError> {

@@ -35,6 +35,7 @@ impl CourseScript for PutCourse<'_> {
         Ok(CoursePut {
             created,
             released: pairs.count("released")?,
+            course: super::show_course::course(&pairs)?,
         })
     }
 }

@@ -17,18 +17,24 @@ impl CourseScript for ShowCourse {
     fn reply(value: Value) -> Result<Option<Course>, String> {
         let pairs = Pairs::new(value)?;
         match pairs.status()?.as_str() {
-            "found" => Ok(Some(Course {
-                id: String::new(),
-                gadgets: texts(&pairs, "gadgets")?,
-                editors: texts(&pairs, "editors")?,
-                created_at_ms: pairs.int("created_ms")?,
-                updated_at_ms: pairs.int("updated_ms")?,
-                active_locks: pairs.count("locks")?,
-            })),
+            "found" => Ok(Some(course(&pairs)?)),
             "missing" => Ok(None),
             other => Err(unexpected(other)),
         }
     }
+}
+
+/// The course as the course scripts report it (`course_reply()` in `_courses.lua`); its id is
+/// the caller's to fill in.
+pub fn course(pairs: &Pairs) -> Result<Course, String> {
+    Ok(Course {
+        id: String::new(),
+        gadgets: texts(pairs, "gadgets")?,
+        editors: texts(pairs, "editors")?,
+        created_at_ms: pairs.int("created_ms")?,
+        updated_at_ms: pairs.int("updated_ms")?,
+        active_locks: pairs.count("locks")?,
+    })
 }
 
 fn texts(pairs: &Pairs, name: &str) -> Result<Vec<String>, String> {
