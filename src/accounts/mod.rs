@@ -15,7 +15,7 @@ pub use lockable::{
     authenticate_lockable, create_lockable, get_lockable, lockable_namespace, revoke_lockable,
     update_lockable, Created,
 };
-pub use sfp::{mint_sfp_token, SfpCaller, SfpVerifier, TokenError, SFP_ROLES};
+pub use sfp::{mint_sfp_token, SfpCaller, SfpVerifier};
 pub use synchronize::{
     authenticate_synchronize, create_synchronize_user, get_synchronize_user,
     revoke_synchronize_user, synchronize_lock, synchronize_namespace, SynchronizeUser,

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::config::SfpSettings;
 
 /// The roles that may use the sfp API.
-pub const SFP_ROLES: [&str; 2] = ["owner", "application"];
+const SFP_ROLES: [&str; 2] = ["owner", "application"];
 
 /// Verifies sfp's bearer tokens as configured.
 #[derive(Clone)]
